@@ -1,0 +1,65 @@
+// Builds the guests in guest/ with the system gcc/binutils, then dist/microvmm with
+// `bun build --compile` (the demo guests are embedded). `bun run build.ts --guests` stops after the guests.
+import { mkdirSync, statSync } from "node:fs";
+
+const OUT = "guest/build";
+
+// -mno-red-zone: no interrupts here, but guests that add them must not lose the stack below RSP.
+const CFLAGS64 = [
+  "-m64", "-O2", "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-stack-protector",
+  "-fcf-protection=none", "-fno-asynchronous-unwind-tables", "-mno-red-zone", "-nostdlib", "-static",
+  "-no-pie", "-Wl,--build-id=none", "-Wl,--no-warn-rwx-segments", "-Wa,--noexecstack",
+  "-Wall", "-Wextra", "-Werror",
+];
+
+function sh(cmd: string[]): void {
+  const r = Bun.spawnSync(cmd, { stdout: "inherit", stderr: "inherit" });
+  if (r.exitCode !== 0) {
+    console.error(`build: failed: ${cmd.join(" ")}`);
+    process.exit(1);
+  }
+}
+
+/** A 64-bit C guest: ELF, plus the same program as a raw binary for the raw loader. */
+function cGuest64(name: string, sources: string[], defines: string[] = []): void {
+  const elf = `${OUT}/${name}.elf`;
+  sh(["gcc", ...CFLAGS64, ...defines, "-T", "guest/link64.ld", "-o", elf, "guest/start64.S", ...sources]);
+  sh(["objcopy", "-O", "binary", elf, `${OUT}/${name}.bin`]);
+}
+
+/** An assembly guest as a flat binary linked at 0. */
+function rawGuest(name: string, source: string, bits: 16 | 32 | 64): void {
+  const obj = `${OUT}/${name}.o`;
+  sh(["gcc", bits === 64 ? "-m64" : "-m32", "-Wa,--noexecstack", "-c", "-o", obj, source]);
+  sh(["ld", "-m", bits === 64 ? "elf_x86_64" : "elf_i386", "-T", "guest/link-raw.ld", "-o", `${OUT}/${name}.bin`, obj]);
+}
+
+/** An assembly guest as an ELF executable linked at `base`. */
+function elfGuest(name: string, source: string, bits: 32 | 64, base: number): void {
+  const obj = `${OUT}/${name}.o`;
+  sh(["gcc", bits === 64 ? "-m64" : "-m32", "-Wa,--noexecstack", "-c", "-o", obj, source]);
+  sh(["ld", "-m", bits === 64 ? "elf_x86_64" : "elf_i386", "-e", "_start", `-Ttext=0x${base.toString(16)}`,
+    "--build-id=none", "-o", `${OUT}/${name}.elf`, obj]);
+}
+
+export function buildGuests(): void {
+  mkdirSync(OUT, { recursive: true });
+  cGuest64("demo", ["guest/demo.c"]);
+  cGuest64("demo-50ms", ["guest/demo.c"], ["-DTICK_MS=50"]);
+  rawGuest("hello-real", "guest/hello-real.S", 16);
+  rawGuest("hello-32", "guest/hello-32.S", 32);
+  rawGuest("hello-long", "guest/hello-long.S", 64);
+  elfGuest("hello-32", "guest/hello-32.S", 32, 0x100000);
+  for (const t of ["kbd-noack", "timer-noack", "triple-fault", "io-sizes", "spin"]) {
+    rawGuest(`test-${t}`, `guest/test-${t}.S`, 64);
+  }
+}
+
+function buildExecutable(): void {
+  mkdirSync("dist", { recursive: true });
+  sh([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "src/main.ts", "--outfile", "dist/microvmm"]);
+  console.log(`build: dist/microvmm (${(statSync("dist/microvmm").size / 2 ** 20).toFixed(0)} MiB)`);
+}
+
+buildGuests();
+if (!process.argv.includes("--guests")) buildExecutable();

@@ -1,0 +1,124 @@
+// Command-line parsing: argv → options, or a BadInputError whose message is the one line to print.
+import { CPU_MODES, type CpuMode } from "./arch/cpu-modes";
+import { DEFAULT_MEMORY_SIZE, MAX_MEMORY_SIZE, MIN_MEMORY_SIZE } from "./arch/layout";
+import { BadInputError, ExitStatus } from "./errors";
+import { DEFAULT_KVM_PATH } from "./kvm/kvm";
+
+export const VERSION = "0.1.0";
+
+export interface CliOptions {
+  help: boolean;
+  version: boolean;
+  /** The guest file, or the name of a built-in guest. */
+  guest?: string;
+  memorySize: number;
+  mode?: CpuMode;
+  load?: number;
+  entry?: number;
+  stats: boolean;
+  trace: boolean;
+  kvmPath: string;
+}
+
+export const BUILTIN_GUESTS = ["demo", "demo-raw"] as const;
+
+export const USAGE = `microvmm ${VERSION} — a small KVM hypervisor
+
+Usage: microvmm [options] <guest>
+       microvmm [options] demo | demo-raw
+
+<guest> is an ELF file (ELFCLASS32 starts in 32-bit protected mode, ELFCLASS64 in 64-bit long
+mode, each segment at its physical address) or, with --mode/--load/--entry, a raw binary.
+"demo" runs the built-in echo demo (ELF), "demo-raw" its raw-binary build: type a line and Enter,
+and the guest prints it on every timer tick.
+
+Options:
+  -m, --memory SIZE   guest RAM: 64M, 2G, 512K (plain number: MiB; default ${DEFAULT_MEMORY_SIZE >> 20}M)
+      --mode MODE     run <guest> as a raw binary in MODE: ${CPU_MODES.join(", ")} (default real);
+                      with an ELFCLASS32 guest, paged turns on 32-bit paging
+      --load ADDR     raw binary: guest-physical load address (default 0)
+      --entry ADDR    raw binary: first instruction (default: the load address)
+      --stats         at exit, print counters to stderr: exits by reason, port I/O by port,
+                      timer events fired and lost, keys delivered
+      --trace         print one line per VM exit to stderr
+      --kvm PATH      the KVM device (default ${DEFAULT_KVM_PATH})
+  -h, --help          this text
+  -V, --version       the version
+
+Guest devices: console (port 0x42), keyboard (0x44 data, 0x45 status), timer (0x46 period in ms,
+0x47 bit 0 enable, bit 1 fired). On a terminal, keys go to the guest raw; Ctrl-A x quits,
+Ctrl-A Ctrl-A sends Ctrl-A.
+
+Exit status:
+  ${ExitStatus.Ok}    the guest halted, or Ctrl-A x
+  ${ExitStatus.GuestFailed}    the guest failed (triple fault, entry failure, KVM internal error)
+  ${ExitStatus.BadInput}    bad command line or guest image; no VM was started
+  ${ExitStatus.HostError}    the host cannot run the VM (no KVM, no permission, out of memory)
+  ${ExitStatus.Internal}   internal error in microvmm (a bug: please report it)
+  128+N  stopped by signal N (SIGINT 130, SIGTERM 143)
+`;
+
+const UNITS: Record<string, number> = { "": 2 ** 20, B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** "64M", "2G", "512K", "1048576B", "128" (MiB). */
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim()) ?? /^(\d+)(B)$/i.exec(text.trim());
+  if (m === null) throw new BadInputError(`bad memory size "${text}": use a number with K, M or G (64M, 2G)`);
+  const size = Number(m[1]) * UNITS[m[2]!.toUpperCase()]!;
+  if (!Number.isSafeInteger(size) || size % 4096 !== 0) throw new BadInputError(`bad memory size "${text}": must be a multiple of 4K`);
+  if (size < MIN_MEMORY_SIZE || size > MAX_MEMORY_SIZE) {
+    throw new BadInputError(`memory size ${text} is out of range (${MIN_MEMORY_SIZE >> 10}K to ${MAX_MEMORY_SIZE / 2 ** 30}G)`);
+  }
+  return size;
+}
+
+/** "0x100000" or "1048576". */
+export function parseAddress(text: string, what: string): number {
+  const t = text.trim();
+  const v = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(v)) throw new BadInputError(`bad ${what} address "${text}": use hex (0x1000) or decimal`);
+  return v;
+}
+
+export function parseArgs(argv: readonly string[]): CliOptions {
+  const o: CliOptions = { help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, kvmPath: DEFAULT_KVM_PATH };
+  const args = [...argv];
+  while (args.length > 0) {
+    let arg = args.shift()!;
+    let inline: string | undefined;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    if (eq > 0) { inline = arg.slice(eq + 1); arg = arg.slice(0, eq); }
+    const value = (): string => {
+      const v = inline ?? args.shift();
+      if (v === undefined) throw new BadInputError(`${arg} needs a value (see --help)`);
+      return v;
+    };
+    switch (arg) {
+      case "-h": case "--help": o.help = true; break;
+      case "-V": case "--version": o.version = true; break;
+      case "-m": case "--memory": o.memorySize = parseSize(value()); break;
+      case "--mode": {
+        const m = value();
+        if (!(CPU_MODES as readonly string[]).includes(m)) throw new BadInputError(`bad --mode "${m}": one of ${CPU_MODES.join(", ")}`);
+        o.mode = m as CpuMode;
+        break;
+      }
+      case "--load": o.load = parseAddress(value(), "--load"); break;
+      case "--entry": o.entry = parseAddress(value(), "--entry"); break;
+      case "--stats": o.stats = true; break;
+      case "--trace": o.trace = true; break;
+      case "--kvm": o.kvmPath = value(); break;
+      case "--": if (args.length > 0) setGuest(o, args.shift()!); break;
+      default:
+        if (arg.startsWith("-") && arg !== "-") throw new BadInputError(`unknown option ${arg} (see --help)`);
+        setGuest(o, arg);
+    }
+  }
+  if (!o.help && !o.version && o.guest === undefined) throw new BadInputError("no guest given: microvmm [options] <guest> (see --help)");
+  return o;
+}
+
+function setGuest(o: CliOptions, g: string): void {
+  if (o.guest !== undefined) throw new BadInputError(`one guest at a time: got ${o.guest} and ${g}`);
+  o.guest = g;
+}

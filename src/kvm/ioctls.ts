@@ -1,0 +1,68 @@
+// ioctl request numbers, computed the way <asm-generic/ioctl.h> does: dir(2) | size(14) | type(8) | nr(8).
+import {
+  kvm_cpuid2, kvm_fpu, kvm_msrs, kvm_regs, kvm_sregs, kvm_translation, kvm_userspace_memory_region,
+} from "./bindings";
+
+const IOC_NRBITS = 8;
+const IOC_TYPEBITS = 8;
+const IOC_SIZEBITS = 14;
+const IOC_NRSHIFT = 0;
+const IOC_TYPESHIFT = IOC_NRSHIFT + IOC_NRBITS;
+const IOC_SIZESHIFT = IOC_TYPESHIFT + IOC_TYPEBITS;
+const IOC_DIRSHIFT = IOC_SIZESHIFT + IOC_SIZEBITS;
+const IOC_NONE = 0;
+const IOC_WRITE = 1;
+const IOC_READ = 2;
+
+function ioc(dir: number, type: number, nr: number, size: number): number {
+  if (size >= 1 << IOC_SIZEBITS) throw new Error(`ioctl size ${size} too large`);
+  // >>> 0 keeps the result unsigned (dir bit 31 would make it negative).
+  return ((dir << IOC_DIRSHIFT) | (type << IOC_TYPESHIFT) | (nr << IOC_NRSHIFT) | (size << IOC_SIZESHIFT)) >>> 0;
+}
+export const _IO = (type: number, nr: number) => ioc(IOC_NONE, type, nr, 0);
+export const _IOR = (type: number, nr: number, size: number) => ioc(IOC_READ, type, nr, size);
+export const _IOW = (type: number, nr: number, size: number) => ioc(IOC_WRITE, type, nr, size);
+export const _IOWR = (type: number, nr: number, size: number) => ioc(IOC_READ | IOC_WRITE, type, nr, size);
+
+const KVMIO = 0xae;
+
+// On the system fd (/dev/kvm).
+export const KVM_GET_API_VERSION = _IO(KVMIO, 0x00);
+export const KVM_CREATE_VM = _IO(KVMIO, 0x01);
+export const KVM_CHECK_EXTENSION = _IO(KVMIO, 0x03);
+export const KVM_GET_VCPU_MMAP_SIZE = _IO(KVMIO, 0x04);
+export const KVM_GET_SUPPORTED_CPUID = _IOWR(KVMIO, 0x05, kvm_cpuid2.size);
+
+// On a VM fd.
+export const KVM_CREATE_VCPU = _IO(KVMIO, 0x41);
+export const KVM_SET_USER_MEMORY_REGION = _IOW(KVMIO, 0x46, kvm_userspace_memory_region.size);
+export const KVM_SET_TSS_ADDR = _IO(KVMIO, 0x47);
+export const KVM_SET_IDENTITY_MAP_ADDR = _IOW(KVMIO, 0x48, 8);
+
+// On a vCPU fd.
+export const KVM_RUN = _IO(KVMIO, 0x80);
+export const KVM_GET_REGS = _IOR(KVMIO, 0x81, kvm_regs.size);
+export const KVM_SET_REGS = _IOW(KVMIO, 0x82, kvm_regs.size);
+export const KVM_GET_SREGS = _IOR(KVMIO, 0x83, kvm_sregs.size);
+export const KVM_SET_SREGS = _IOW(KVMIO, 0x84, kvm_sregs.size);
+export const KVM_TRANSLATE = _IOWR(KVMIO, 0x85, kvm_translation.size);
+export const KVM_GET_MSRS = _IOWR(KVMIO, 0x88, kvm_msrs.size);
+export const KVM_SET_MSRS = _IOW(KVMIO, 0x89, kvm_msrs.size);
+export const KVM_GET_FPU = _IOR(KVMIO, 0x8c, kvm_fpu.size);
+export const KVM_SET_FPU = _IOW(KVMIO, 0x8d, kvm_fpu.size);
+export const KVM_SET_CPUID2 = _IOW(KVMIO, 0x90, kvm_cpuid2.size);
+
+/** Every number above by its <linux/kvm.h> name, for the layout test. */
+export const IOCTLS: Record<string, number> = {
+  KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE,
+  KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_SET_TSS_ADDR,
+  KVM_SET_IDENTITY_MAP_ADDR, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
+  KVM_TRANSLATE, KVM_GET_MSRS, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2,
+};
+
+// KVM_CAP_* numbers for KVM_CHECK_EXTENSION.
+export const KVM_CAP_USER_MEMORY = 3;
+export const KVM_CAP_SET_TSS_ADDR = 4;
+export const KVM_CAP_EXT_CPUID = 7;
+export const KVM_CAP_NR_MEMSLOTS = 10;
+export const KVM_CAP_IMMEDIATE_EXIT = 136;

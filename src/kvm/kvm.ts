@@ -1,0 +1,220 @@
+// Thin wrappers over the KVM API, one method per ioctl, one class per fd: Kvm (/dev/kvm) →
+// Vm → Vcpu. Each method makes the call, lets libc turn -1 into a SyscallError naming the
+// ioctl, and returns. No policy lives here.
+import * as libc from "../libc/libc";
+import { E2BIG, EACCES, ENOENT, ENXIO, ENODEV, EPERM } from "../libc/errno";
+import { HostError } from "../errors";
+import {
+  kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
+  kvm_translation, kvm_userspace_memory_region,
+  type KvmCpuidEntry2, type KvmRegs, type KvmSregs,
+} from "./bindings";
+import * as K from "./ioctls";
+
+export const KVM_API_VERSION = 12;
+export const DEFAULT_KVM_PATH = "/dev/kvm";
+
+export class Kvm {
+  private constructor(readonly fd: number, readonly path: string) {}
+
+  /** Opens the KVM device; failures become one-line errors saying what to do. */
+  static open(path = DEFAULT_KVM_PATH): Kvm {
+    let fd: number;
+    try {
+      fd = libc.open(path, libc.O_RDWR | libc.O_CLOEXEC);
+    } catch (e) {
+      if (!(e instanceof libc.SyscallError)) throw e;
+      if (e.errno === ENOENT || e.errno === ENXIO || e.errno === ENODEV) {
+        throw new HostError(`KVM is not available: ${path} does not exist — enable virtualization in the firmware and load kvm-intel or kvm-amd`);
+      }
+      if (e.errno === EACCES || e.errno === EPERM) {
+        throw new HostError(`${path}: permission denied — add yourself to the kvm group (sudo usermod -aG kvm $USER) and log in again`);
+      }
+      throw new HostError(`KVM is not available: cannot open ${path}: ${e.message}`);
+    }
+    const kvm = new Kvm(fd, path);
+    const version = kvm.getApiVersion();
+    if (version !== KVM_API_VERSION) {
+      libc.close(fd);
+      throw new HostError(`KVM is not usable: ${path} speaks API version ${version}, microvmm needs ${KVM_API_VERSION}`);
+    }
+    return kvm;
+  }
+
+  getApiVersion(): number {
+    return libc.ioctlInt(this.fd, K.KVM_GET_API_VERSION, 0, "KVM_GET_API_VERSION");
+  }
+
+  checkExtension(cap: number): number {
+    return libc.ioctlInt(this.fd, K.KVM_CHECK_EXTENSION, cap, "KVM_CHECK_EXTENSION");
+  }
+
+  getVcpuMmapSize(): number {
+    return libc.ioctlInt(this.fd, K.KVM_GET_VCPU_MMAP_SIZE, 0, "KVM_GET_VCPU_MMAP_SIZE");
+  }
+
+  getSupportedCpuid(): KvmCpuidEntry2[] {
+    return readCpuid2(this.fd, K.KVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID");
+  }
+
+  createVm(): Vm {
+    const fd = libc.ioctlInt(this.fd, K.KVM_CREATE_VM, 0, "KVM_CREATE_VM");
+    return new Vm(this, fd);
+  }
+
+  close(): void {
+    libc.close(this.fd);
+  }
+}
+
+export interface MemoryRegion {
+  slot: number;
+  flags: number;
+  guestPhysAddr: number;
+  memorySize: number;
+  userspaceAddr: number;
+}
+
+export class Vm {
+  private readonly vcpus: Vcpu[] = [];
+
+  constructor(readonly kvm: Kvm, readonly fd: number) {}
+
+  setUserMemoryRegion(r: MemoryRegion): void {
+    const buf = kvm_userspace_memory_region.encode({
+      slot: r.slot, flags: r.flags, guest_phys_addr: BigInt(r.guestPhysAddr),
+      memory_size: BigInt(r.memorySize), userspace_addr: BigInt(r.userspaceAddr),
+    });
+    libc.ioctl(this.fd, K.KVM_SET_USER_MEMORY_REGION, buf, "KVM_SET_USER_MEMORY_REGION");
+  }
+
+  setTssAddr(addr: number): void {
+    libc.ioctlInt(this.fd, K.KVM_SET_TSS_ADDR, addr, "KVM_SET_TSS_ADDR");
+  }
+
+  setIdentityMapAddr(addr: number): void {
+    libc.ioctl(this.fd, K.KVM_SET_IDENTITY_MAP_ADDR, new BigUint64Array([BigInt(addr)]), "KVM_SET_IDENTITY_MAP_ADDR");
+  }
+
+  createVcpu(id: number): Vcpu {
+    const fd = libc.ioctlInt(this.fd, K.KVM_CREATE_VCPU, id, "KVM_CREATE_VCPU");
+    const size = this.kvm.getVcpuMmapSize();
+    const addr = libc.mmap(size, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_SHARED, fd, 0, "kvm_run");
+    const vcpu = new Vcpu(id, fd, addr, size);
+    this.vcpus.push(vcpu);
+    return vcpu;
+  }
+
+  close(): void {
+    for (const v of this.vcpus) v.close();
+    libc.close(this.fd);
+  }
+}
+
+export interface Translation {
+  physicalAddress: number;
+  valid: boolean;
+  writeable: boolean;
+  usermode: boolean;
+}
+
+export class Vcpu {
+  /** The shared kvm_run area (KVM_GET_VCPU_MMAP_SIZE bytes), mapped once. */
+  readonly run: Uint8Array;
+  readonly runView: DataView;
+
+  constructor(readonly id: number, readonly fd: number, private readonly runAddr: number, readonly runSize: number) {
+    const ab = libc.hostView(runAddr, runSize);
+    this.run = new Uint8Array(ab);
+    this.runView = new DataView(ab);
+  }
+
+  /** KVM_RUN. Returns 0, or -errno (EINTR when a signal arrived): the loop decides, no throw. */
+  runOnce(): number {
+    return libc.ioctlRaw(this.fd, K.KVM_RUN);
+  }
+
+  getRegs(): KvmRegs {
+    const buf = kvm_regs.encode();
+    libc.ioctl(this.fd, K.KVM_GET_REGS, buf, "KVM_GET_REGS");
+    return kvm_regs.decode(buf);
+  }
+
+  setRegs(regs: KvmRegs): void {
+    libc.ioctl(this.fd, K.KVM_SET_REGS, kvm_regs.encode(regs), "KVM_SET_REGS");
+  }
+
+  getSregs(): KvmSregs {
+    const buf = kvm_sregs.encode();
+    libc.ioctl(this.fd, K.KVM_GET_SREGS, buf, "KVM_GET_SREGS");
+    return kvm_sregs.decode(buf);
+  }
+
+  setSregs(sregs: KvmSregs): void {
+    libc.ioctl(this.fd, K.KVM_SET_SREGS, kvm_sregs.encode(sregs), "KVM_SET_SREGS");
+  }
+
+  /** KVM_TRANSLATE: a guest-virtual address through the vCPU's current page tables. */
+  translate(linearAddress: bigint): Translation {
+    const buf = kvm_translation.encode({
+      linear_address: linearAddress, physical_address: 0n, valid: 0, writeable: 0, usermode: 0, pad: [],
+    });
+    libc.ioctl(this.fd, K.KVM_TRANSLATE, buf, "KVM_TRANSLATE");
+    const t = kvm_translation.decode(buf);
+    return {
+      physicalAddress: Number(t.physical_address), valid: t.valid !== 0,
+      writeable: t.writeable !== 0, usermode: t.usermode !== 0,
+    };
+  }
+
+  setCpuid2(entries: KvmCpuidEntry2[]): void {
+    const buf = new Uint8Array(kvm_cpuid2.size + entries.length * kvm_cpuid_entry2.size);
+    const dv = new DataView(buf.buffer);
+    kvm_cpuid2.write(dv, { nent: entries.length, padding: 0 });
+    entries.forEach((e, i) => kvm_cpuid_entry2.write(dv, e, kvm_cpuid2.size + i * kvm_cpuid_entry2.size));
+    libc.ioctl(this.fd, K.KVM_SET_CPUID2, buf, "KVM_SET_CPUID2");
+  }
+
+  getFpu(): ReturnType<typeof kvm_fpu.decode> {
+    const buf = kvm_fpu.encode();
+    libc.ioctl(this.fd, K.KVM_GET_FPU, buf, "KVM_GET_FPU");
+    return kvm_fpu.decode(buf);
+  }
+
+  setFpu(fpu: ReturnType<typeof kvm_fpu.decode>): void {
+    libc.ioctl(this.fd, K.KVM_SET_FPU, kvm_fpu.encode(fpu), "KVM_SET_FPU");
+  }
+
+  /** KVM_SET_MSRS; returns how many were set (KVM stops at the first it refuses). */
+  setMsrs(msrs: ReadonlyArray<{ index: number; data: bigint }>): number {
+    const buf = new Uint8Array(kvm_msrs.size + msrs.length * kvm_msr_entry.size);
+    const dv = new DataView(buf.buffer);
+    kvm_msrs.write(dv, { nmsrs: msrs.length, pad: 0 });
+    msrs.forEach((m, i) => kvm_msr_entry.write(dv, { index: m.index, reserved: 0, data: m.data }, kvm_msrs.size + i * kvm_msr_entry.size));
+    return libc.ioctl(this.fd, K.KVM_SET_MSRS, buf, "KVM_SET_MSRS");
+  }
+
+  close(): void {
+    libc.munmap(this.runAddr, this.runSize);
+    libc.close(this.fd);
+  }
+}
+
+/** ioctls that fill a kvm_cpuid2: grow the buffer while KVM says E2BIG. */
+function readCpuid2(fd: number, request: number, name: string): KvmCpuidEntry2[] {
+  for (let n = 64; ; n *= 2) {
+    const buf = new Uint8Array(kvm_cpuid2.size + n * kvm_cpuid_entry2.size);
+    const dv = new DataView(buf.buffer);
+    kvm_cpuid2.write(dv, { nent: n, padding: 0 });
+    try {
+      libc.ioctl(fd, request, buf, name);
+    } catch (e) {
+      if (e instanceof libc.SyscallError && e.errno === E2BIG && n < 4096) continue;
+      throw e;
+    }
+    const nent = kvm_cpuid2.read(dv).nent;
+    const out: KvmCpuidEntry2[] = [];
+    for (let i = 0; i < nent; i++) out.push(kvm_cpuid_entry2.read(dv, kvm_cpuid2.size + i * kvm_cpuid_entry2.size));
+    return out;
+  }
+}

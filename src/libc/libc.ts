@@ -1,0 +1,220 @@
+// libc through bun:ffi: the only place that touches dlopen. Each wrapper makes one call, checks
+// for -1, reads errno on the same thread right away, and throws a SyscallError naming the call.
+import { CString, dlopen, FFIType, read as ffiRead, toArrayBuffer, type Pointer } from "bun:ffi";
+import { EINTR, errnoName } from "./errno";
+
+const lib = dlopen("libc.so.6", {
+  open: { args: ["cstring", "i32", "u32"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
+  // ioctl is variadic; fixed (int, unsigned long, void*) is safe on x86-64 SysV (glibc only reads %rdx).
+  ioctl: { args: ["i32", "u64", "ptr"], returns: "i32" },
+  // mmap returns MAP_FAILED as (void*)-1: as i64_fast it is plainly -1.
+  mmap: { args: ["ptr", "u64", "i32", "i32", "i32", "i64"], returns: FFIType.i64_fast },
+  munmap: { args: ["ptr", "u64"], returns: "i32" },
+  read: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
+  write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
+  pread: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
+  pwrite: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
+  fsync: { args: ["i32"], returns: "i32" },
+  poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  isatty: { args: ["i32"], returns: "i32" },
+  tcgetattr: { args: ["i32", "ptr"], returns: "i32" },
+  tcsetattr: { args: ["i32", "i32", "ptr"], returns: "i32" },
+  gettid: { args: [], returns: "i32" },
+  timer_create: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  timer_settime: { args: ["u64", "i32", "ptr", "ptr"], returns: "i32" },
+  timer_delete: { args: ["u64"], returns: "i32" },
+  strerror: { args: ["i32"], returns: "ptr" },
+  __errno_location: { args: [], returns: "ptr" },
+});
+const sym = lib.symbols;
+
+/** A failed libc call: which call (and on what), the errno, its name and meaning. */
+export class SyscallError extends Error {
+  constructor(readonly call: string, readonly errno: number) {
+    super(`${call}: ${errnoName(errno)} (${strerror(errno)})`);
+    this.name = "SyscallError";
+  }
+}
+
+export function errno(): number {
+  const p = sym.__errno_location();
+  return p === null ? 0 : ffiRead.i32(p, 0);
+}
+
+export function strerror(e: number): string {
+  const p = sym.strerror(e);
+  return p === null ? `errno ${e}` : new CString(p).toString();
+}
+
+function check(r: number, call: string): number {
+  if (r === -1) throw new SyscallError(call, errno());
+  return r;
+}
+
+// open(2) flags and modes used by the VMM.
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_CREAT = 0o100;
+export const O_CLOEXEC = 0o2000000;
+
+export function open(path: string, flags: number, mode = 0o644): number {
+  // A NUL in the path would silently shorten it.
+  if (path.includes("\0")) throw new SyscallError(`open(${path})`, 22);
+  return check(sym.open(Buffer.from(path + "\0") as unknown as string, flags, mode), `open(${path})`);
+}
+
+export function close(fd: number): void {
+  check(sym.close(fd), "close");
+}
+
+/** ioctl with a pointer argument (a struct in a typed array) or none. Returns the result (≥ 0). */
+export function ioctl(fd: number, request: number, arg: NodeJS.TypedArray | null, name: string): number {
+  return check(sym.ioctl(fd, request, arg as never), `ioctl(${name})`);
+}
+
+/** ioctl with an integer argument (a `ptr` argument passes a number through unchanged). */
+export function ioctlInt(fd: number, request: number, arg: number, name: string): number {
+  return check(sym.ioctl(fd, request, arg as unknown as Pointer), `ioctl(${name})`);
+}
+
+/** ioctl that reports failure as an errno instead of throwing: for the KVM_RUN hot path. */
+export function ioctlRaw(fd: number, request: number): number {
+  const r = sym.ioctl(fd, request, null);
+  return r === -1 ? -errno() : r;
+}
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+
+/** mmap; returns the address as a number (user-space addresses fit in 47 bits). */
+export function mmap(length: number, prot: number, flags: number, fd: number, offset: number, what: string): number {
+  const addr = Number(sym.mmap(null, length, prot, flags, fd, offset));
+  if (addr === -1) throw new SyscallError(`mmap(${what})`, errno());
+  return addr;
+}
+
+export function munmap(addr: number, length: number): void {
+  check(sym.munmap(addr as unknown as Pointer, length), "munmap");
+}
+
+/** A zero-copy view of host memory at addr (which must stay mapped while the view lives). */
+export function hostView(addr: number, length: number): ArrayBuffer {
+  return toArrayBuffer(addr as unknown as Pointer, 0, length);
+}
+
+/** read(2) once; returns bytes read, 0 at EOF. Retries on EINTR. */
+export function read(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const r = Number(sym.read(fd, buf, buf.length));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError("read", e);
+  }
+}
+
+/** Write all of buf; retries short writes and EINTR. */
+export function writeAll(fd: number, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.length) {
+    const part = off === 0 ? buf : buf.subarray(off);
+    const r = Number(sym.write(fd, part, part.length));
+    if (r >= 0) { off += r; continue; }
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError("write", e);
+  }
+}
+
+export function pread(fd: number, buf: Uint8Array, offset: number): number {
+  for (;;) {
+    const r = Number(sym.pread(fd, buf, buf.length, offset));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError("pread", e);
+  }
+}
+
+export function pwrite(fd: number, buf: Uint8Array, offset: number): number {
+  for (;;) {
+    const r = Number(sym.pwrite(fd, buf, buf.length, offset));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError("pwrite", e);
+  }
+}
+
+export function fsync(fd: number): void {
+  check(sym.fsync(fd), "fsync");
+}
+
+export const POLLIN = 0x001;
+export const POLLERR = 0x008;
+export const POLLHUP = 0x010;
+export const POLLNVAL = 0x020;
+
+/** poll(2) over a prepared pollfd array (8 bytes each: fd i32, events i16, revents i16). */
+export function poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
+  const r = sym.poll(fds, nfds, timeoutMs);
+  if (r === -1) {
+    const e = errno();
+    if (e === EINTR) return 0;
+    throw new SyscallError("poll", e);
+  }
+  return r;
+}
+
+export function isatty(fd: number): boolean {
+  return sym.isatty(fd) === 1;
+}
+
+/** struct termios (glibc x86-64) is 60 bytes. */
+export const TERMIOS_SIZE = 60;
+export const TCSANOW = 0;
+
+export function tcgetattr(fd: number, termios: Uint8Array): void {
+  check(sym.tcgetattr(fd, termios), "tcgetattr");
+}
+
+export function tcsetattr(fd: number, termios: Uint8Array): void {
+  check(sym.tcsetattr(fd, TCSANOW, termios), "tcsetattr");
+}
+
+export function gettid(): number {
+  return sym.gettid();
+}
+
+const CLOCK_MONOTONIC = 1;
+const SIGEV_THREAD_ID = 4;
+
+/**
+ * A periodic POSIX timer that sends `signo` to the calling thread only (SIGEV_THREAD_ID), so a
+ * blocking call on this thread (KVM_RUN) returns EINTR every `periodNs`. Returns the timer id.
+ */
+export function threadTimerCreate(signo: number): bigint {
+  const sev = new Uint8Array(64); // struct sigevent
+  const dv = new DataView(sev.buffer);
+  dv.setInt32(8, signo, true); // sigev_signo
+  dv.setInt32(12, SIGEV_THREAD_ID, true); // sigev_notify
+  dv.setInt32(16, gettid(), true); // sigev_notify_thread_id
+  const id = new BigUint64Array(1);
+  check(sym.timer_create(CLOCK_MONOTONIC, sev, id), "timer_create");
+  return id[0]!;
+}
+
+export function timerSettime(id: bigint, intervalNs: bigint, valueNs: bigint): void {
+  const spec = new BigInt64Array(4); // struct itimerspec { it_interval, it_value }
+  spec[0] = intervalNs / 1_000_000_000n;
+  spec[1] = intervalNs % 1_000_000_000n;
+  spec[2] = valueNs / 1_000_000_000n;
+  spec[3] = valueNs % 1_000_000_000n;
+  check(sym.timer_settime(id, 0, spec, null), "timer_settime");
+}
+
+export function timerDelete(id: bigint): void {
+  check(sym.timer_delete(id), "timer_delete");
+}

@@ -1,0 +1,108 @@
+// One VM: guest RAM, the loaded guest, a KVM VM with one vCPU, the buses and the core devices.
+// create() reads top to bottom in KVM API order; run() hands over to the vCPU loop.
+import { initialRegs, initialSregs, planBootArea, writeBootStructures, type BootArea, type CpuMode } from "./arch/cpu-modes";
+import { ramLayout } from "./arch/layout";
+import { attachCoreDevices, type CoreDevices } from "./board";
+import type { Clock } from "./devices/timer";
+import { loadGuest, type GuestSpec } from "./guest-image";
+import { KVM_CAP_SET_TSS_ADDR } from "./kvm/ioctls";
+import { Kvm, type Vcpu, type Vm } from "./kvm/kvm";
+import type { LoadedImage } from "./loaders/image";
+import { occupied } from "./loaders/image";
+import { GuestMemory } from "./memory/guest-memory";
+import { MmioBus, PortBus, type MissReporter } from "./vcpu/bus";
+import { formatRegisters } from "./vcpu/dump";
+import { makeExitContext, type ExitContext, type VmStop } from "./vcpu/exits";
+import { runVcpu, type HostHooks } from "./vcpu/runner";
+import { ExitStats } from "./vcpu/stats";
+
+/** Three pages the Intel KVM needs for real-mode emulation; in the MMIO hole, never RAM. */
+const TSS_ADDR = 0xfffb_d000;
+
+export interface MachineOptions {
+  memorySize: number;
+  kvmPath: string;
+  guest: GuestSpec;
+  output: (bytes: Uint8Array) => void;
+  clock: Clock;
+  refillKeyboard: () => void;
+  reportMiss: MissReporter;
+  trace?: (line: string) => void;
+}
+
+export class Machine {
+  readonly stats = new ExitStats();
+  readonly ports: PortBus;
+  readonly mmio: MmioBus;
+  readonly devices: CoreDevices;
+  private readonly exitContext: ExitContext;
+
+  private constructor(
+    readonly memory: GuestMemory,
+    readonly image: LoadedImage,
+    readonly mode: CpuMode,
+    readonly bootArea: BootArea,
+    private readonly kvm: Kvm,
+    private readonly vm: Vm,
+    readonly vcpu: Vcpu,
+    opts: MachineOptions,
+  ) {
+    this.ports = new PortBus(opts.reportMiss);
+    this.mmio = new MmioBus(opts.reportMiss);
+    this.devices = attachCoreDevices(this.ports, opts);
+    this.exitContext = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, opts.trace);
+  }
+
+  /**
+   * Builds the VM. The guest is loaded and checked before KVM is touched, so a bad image is
+   * reported (BadInputError) with no VM started.
+   */
+  static create(opts: MachineOptions): Machine {
+    const memory = GuestMemory.anonymous(ramLayout(opts.memorySize));
+    const cleanups: Array<() => void> = [() => memory.unmap()];
+    try {
+      // 1. The guest image, and the VMM's boot structures beside it.
+      const { image, mode } = loadGuest(opts.guest, memory);
+      const area = planBootArea(mode, memory, occupied(image));
+      writeBootStructures(mode, memory, area);
+
+      // 2. The VM and its memory.
+      const kvm = Kvm.open(opts.kvmPath);
+      cleanups.unshift(() => kvm.close());
+      const vm = kvm.createVm();
+      cleanups.unshift(() => vm.close());
+      if (kvm.checkExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm.setTssAddr(TSS_ADDR);
+      memory.regions.forEach((r, slot) => vm.setUserMemoryRegion({
+        slot, flags: 0, guestPhysAddr: r.gpa, memorySize: r.size, userspaceAddr: r.hostAddr,
+      }));
+
+      // 3. The vCPU: CPUID, then the mode's registers.
+      const vcpu = vm.createVcpu(0);
+      vcpu.setCpuid2(kvm.getSupportedCpuid());
+      vcpu.setSregs(initialSregs(mode, vcpu.getSregs(), area, image.entry));
+      vcpu.setRegs(initialRegs(mode, area, image.entry));
+      return new Machine(memory, image, mode, area, kvm, vm, vcpu, opts);
+    } catch (e) {
+      for (const c of cleanups) c();
+      throw e;
+    }
+  }
+
+  /** Runs the vCPU until the guest stops or the host asks it to. */
+  async run(host: HostHooks): Promise<VmStop> {
+    const stop = await runVcpu(this.vcpu, this.exitContext, host);
+    this.devices.console.flush();
+    this.devices.timer.update();
+    return stop;
+  }
+
+  registerDump(): string[] {
+    return formatRegisters(this.vcpu.getRegs(), this.vcpu.getSregs());
+  }
+
+  close(): void {
+    this.vm.close();
+    this.kvm.close();
+    this.memory.unmap();
+  }
+}

@@ -1,0 +1,169 @@
+// Guest physical memory: the only code that turns a guest-physical address (GPA) into bytes.
+// Every access names a GPA and a length and is checked against the RAM regions first; an access
+// that is not wholly inside one region throws GuestMemoryError carrying the address. The host side
+// of a region is one mapping, seen through views of at most CHUNK bytes (a typed array stays under
+// 4 GiB), so a large guest costs several views, made once.
+import * as libc from "../libc/libc";
+
+/** Bytes per view into a region's host mapping. */
+export const CHUNK = 1 << 30;
+
+export class GuestMemoryError extends Error {
+  constructor(readonly gpa: number, readonly length: number, what: string) {
+    super(`${what}: guest physical 0x${gpa.toString(16)}+0x${length.toString(16)} is not in guest RAM`);
+    this.name = "GuestMemoryError";
+  }
+}
+
+export interface RegionSpec {
+  /** First guest-physical address of the region. */
+  gpa: number;
+  size: number;
+}
+
+export interface Region extends RegionSpec {
+  /** Host virtual address of the mapping (0 for memory that is not mmap'd, as in tests). */
+  hostAddr: number;
+  /** Views of the region, CHUNK bytes each but the last. */
+  chunks: Uint8Array[];
+}
+
+export class GuestMemory {
+  readonly regions: readonly Region[];
+  private readonly unmaps: Array<() => void>;
+  private readonly scratch = new Uint8Array(8);
+  private readonly scratchView = new DataView(this.scratch.buffer);
+
+  private constructor(regions: Region[], unmaps: Array<() => void>) {
+    this.regions = regions.slice().sort((a, b) => a.gpa - b.gpa);
+    for (let i = 1; i < this.regions.length; i++) {
+      const prev = this.regions[i - 1]!;
+      if (prev.gpa + prev.size > this.regions[i]!.gpa) throw new Error("guest RAM regions overlap");
+    }
+    this.unmaps = unmaps;
+  }
+
+  /**
+   * Anonymous private memory for each region. MAP_NORESERVE: pages cost nothing until the guest
+   * touches them, so a large guest is cheap to create.
+   */
+  static anonymous(specs: readonly RegionSpec[]): GuestMemory {
+    const regions: Region[] = [];
+    const unmaps: Array<() => void> = [];
+    try {
+      for (const s of specs) {
+        const addr = libc.mmap(s.size, libc.PROT_READ | libc.PROT_WRITE,
+          libc.MAP_PRIVATE | libc.MAP_ANONYMOUS | libc.MAP_NORESERVE, -1, 0, "guest RAM");
+        unmaps.push(() => libc.munmap(addr, s.size));
+        const chunks: Uint8Array[] = [];
+        for (let off = 0; off < s.size; off += CHUNK) {
+          chunks.push(new Uint8Array(libc.hostView(addr + off, Math.min(CHUNK, s.size - off))));
+        }
+        regions.push({ gpa: s.gpa, size: s.size, hostAddr: addr, chunks });
+      }
+    } catch (e) {
+      for (const u of unmaps) u();
+      throw e;
+    }
+    return new GuestMemory(regions, unmaps);
+  }
+
+  /** Memory backed by ordinary buffers, for tests: one region per spec, chunked like the real thing. */
+  static fromBuffers(specs: readonly RegionSpec[], chunk = CHUNK): GuestMemory {
+    return new GuestMemory(specs.map((s) => {
+      const chunks: Uint8Array[] = [];
+      for (let off = 0; off < s.size; off += chunk) chunks.push(new Uint8Array(Math.min(chunk, s.size - off)));
+      return { gpa: s.gpa, size: s.size, hostAddr: 0, chunks };
+    }), []);
+  }
+
+  /** Total bytes of RAM. */
+  get size(): number {
+    return this.regions.reduce((n, r) => n + r.size, 0);
+  }
+
+  /** One past the highest RAM address. */
+  get end(): number {
+    const last = this.regions[this.regions.length - 1];
+    return last === undefined ? 0 : last.gpa + last.size;
+  }
+
+  /** The region holding all of [gpa, gpa + length), or undefined. */
+  regionFor(gpa: number, length: number): Region | undefined {
+    if (!Number.isSafeInteger(gpa) || !Number.isSafeInteger(length) || gpa < 0 || length < 0) return undefined;
+    for (const r of this.regions) {
+      if (gpa >= r.gpa && gpa - r.gpa + length <= r.size) return r;
+    }
+    return undefined;
+  }
+
+  /** True when all of [gpa, gpa + length) is RAM. */
+  contains(gpa: number, length: number): boolean {
+    return this.regionFor(gpa, length) !== undefined;
+  }
+
+  /** The host views covering [gpa, gpa + length), in order; throws unless all of it is RAM. */
+  slices(gpa: number, length: number, what = "guest memory access"): Uint8Array[] {
+    const r = this.regionFor(gpa, length);
+    if (r === undefined) throw new GuestMemoryError(gpa, length, what);
+    const out: Uint8Array[] = [];
+    let off = gpa - r.gpa;
+    let left = length;
+    while (left > 0) {
+      const chunkSize = r.chunks[0]!.length;
+      const c = r.chunks[Math.floor(off / chunkSize)]!;
+      const start = off % chunkSize;
+      const n = Math.min(left, c.length - start);
+      out.push(c.subarray(start, start + n));
+      off += n;
+      left -= n;
+    }
+    return out;
+  }
+
+  /** A single view of [gpa, gpa + length); throws if it is not RAM or crosses a view boundary. */
+  slice(gpa: number, length: number, what = "guest memory access"): Uint8Array {
+    const s = this.slices(gpa, length, what);
+    if (s.length > 1) throw new GuestMemoryError(gpa, length, `${what} (crosses a ${CHUNK >>> 20} MiB view boundary)`);
+    return s[0] ?? new Uint8Array(0);
+  }
+
+  read(gpa: number, dst: Uint8Array, what?: string): void {
+    let at = 0;
+    for (const s of this.slices(gpa, dst.length, what)) { dst.set(s, at); at += s.length; }
+  }
+
+  write(gpa: number, src: Uint8Array, what?: string): void {
+    let at = 0;
+    for (const s of this.slices(gpa, src.length, what)) { s.set(src.subarray(at, at + s.length)); at += s.length; }
+  }
+
+  fill(gpa: number, length: number, value: number, what?: string): void {
+    for (const s of this.slices(gpa, length, what)) s.fill(value);
+  }
+
+  // Scalar accessors go through an 8-byte scratch so an access straddling two views still works.
+  readU8(gpa: number): number { this.read(gpa, this.scratch.subarray(0, 1)); return this.scratchView.getUint8(0); }
+  readU16(gpa: number): number { this.read(gpa, this.scratch.subarray(0, 2)); return this.scratchView.getUint16(0, true); }
+  readU32(gpa: number): number { this.read(gpa, this.scratch.subarray(0, 4)); return this.scratchView.getUint32(0, true); }
+  readU64(gpa: number): bigint { this.read(gpa, this.scratch); return this.scratchView.getBigUint64(0, true); }
+  writeU8(gpa: number, v: number): void { this.scratchView.setUint8(0, v); this.write(gpa, this.scratch.subarray(0, 1)); }
+  writeU16(gpa: number, v: number): void { this.scratchView.setUint16(0, v, true); this.write(gpa, this.scratch.subarray(0, 2)); }
+  writeU32(gpa: number, v: number): void { this.scratchView.setUint32(0, v, true); this.write(gpa, this.scratch.subarray(0, 4)); }
+  writeU64(gpa: number, v: bigint): void { this.scratchView.setBigUint64(0, v, true); this.write(gpa, this.scratch); }
+
+  /**
+   * Host virtual address of a GPA (for diagnostics only: nothing in the VMM dereferences it),
+   * or undefined when the GPA is not RAM or the memory is not mmap'd.
+   */
+  hostAddress(gpa: number): number | undefined {
+    const r = this.regionFor(gpa, 1);
+    return r === undefined || r.hostAddr === 0 ? undefined : r.hostAddr + (gpa - r.gpa);
+  }
+
+  /** Unmaps the host memory. No view may be used afterwards. */
+  unmap(): void {
+    for (const u of this.unmaps.splice(0)) u();
+  }
+
+}

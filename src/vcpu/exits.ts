@@ -1,0 +1,161 @@
+// Decoding kvm_run after KVM_RUN returns, and dispatching to the buses. handleExit is a plain
+// function of the exit context, so tests feed it hand-made kvm_run bytes. Nothing here allocates
+// per exit on the port-I/O path: offsets are constants and views are made once.
+import {
+  EXIT_REASON_NAMES, INTERNAL_ERROR_NAMES, KVM_EXIT_DEBUG, KVM_EXIT_FAIL_ENTRY, KVM_EXIT_HLT,
+  KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_INTR, KVM_EXIT_IO, KVM_EXIT_IO_OUT, KVM_EXIT_MMIO,
+  KVM_EXIT_SHUTDOWN, KVM_EXIT_SYSTEM_EVENT, kvm_run, kvm_run_fail_entry, kvm_run_internal,
+  kvm_run_io, kvm_run_mmio, kvm_run_system_event, runOffset,
+} from "../kvm/bindings";
+import { ExitStatus } from "../errors";
+import type { MmioBus, PortBus } from "./bus";
+import type { ExitStats } from "./stats";
+
+const EXIT_REASON = kvm_run.offsetOf("exit_reason");
+const IO_DIRECTION = runOffset(kvm_run_io, "direction");
+const IO_SIZE = runOffset(kvm_run_io, "size");
+const IO_PORT = runOffset(kvm_run_io, "port");
+const IO_COUNT = runOffset(kvm_run_io, "count");
+const IO_DATA_OFFSET = runOffset(kvm_run_io, "data_offset");
+const MMIO_PHYS_ADDR = runOffset(kvm_run_mmio, "phys_addr");
+const MMIO_DATA = runOffset(kvm_run_mmio, "data");
+const MMIO_LEN = runOffset(kvm_run_mmio, "len");
+const MMIO_IS_WRITE = runOffset(kvm_run_mmio, "is_write");
+const FAIL_REASON = runOffset(kvm_run_fail_entry, "hardware_entry_failure_reason");
+const FAIL_CPU = runOffset(kvm_run_fail_entry, "cpu");
+const INTERNAL_SUBERROR = runOffset(kvm_run_internal, "suberror");
+const INTERNAL_NDATA = runOffset(kvm_run_internal, "ndata");
+const INTERNAL_DATA = runOffset(kvm_run_internal, "data");
+const SYSTEM_EVENT_TYPE = runOffset(kvm_run_system_event, "type");
+
+// KVM_SYSTEM_EVENT_* types.
+const SYSTEM_EVENT_SHUTDOWN = 1;
+const SYSTEM_EVENT_RESET = 2;
+const SYSTEM_EVENT_CRASH = 3;
+
+/** Why the VM stopped. */
+export interface VmStop {
+  status: number;
+  message: string;
+  /** Print the vCPU registers with the message (the guest failed). */
+  dumpState: boolean;
+}
+
+export interface ExitContext {
+  /** The vCPU's kvm_run mapping. */
+  readonly run: Uint8Array;
+  readonly runView: DataView;
+  readonly ports: PortBus;
+  readonly mmio: MmioBus;
+  readonly stats: ExitStats;
+  /** One line per exit when tracing (--trace); undefined otherwise. */
+  readonly trace: ((line: string) => void) | undefined;
+  /** run.subarray(MMIO_DATA, MMIO_DATA + n) for n = 0..8, made once. */
+  readonly mmioData: Uint8Array[];
+}
+
+export function makeExitContext(run: Uint8Array, ports: PortBus, mmio: MmioBus, stats: ExitStats,
+  trace?: (line: string) => void): ExitContext {
+  const mmioData: Uint8Array[] = [];
+  for (let n = 0; n <= 8; n++) mmioData.push(run.subarray(MMIO_DATA, MMIO_DATA + n));
+  return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData };
+}
+
+const failed = (message: string): VmStop => ({ status: ExitStatus.GuestFailed, message, dumpState: true });
+
+/** Handles the exit KVM_RUN just reported. Returns undefined to keep running, or why to stop. */
+export function handleExit(ctx: ExitContext): VmStop | undefined {
+  const v = ctx.runView;
+  const reason = v.getUint32(EXIT_REASON, true);
+  ctx.stats.countExit(reason);
+  switch (reason) {
+    case KVM_EXIT_IO:
+      return handleIo(ctx);
+    case KVM_EXIT_MMIO:
+      return handleMmio(ctx);
+    case KVM_EXIT_HLT:
+      ctx.trace?.("exit HLT");
+      return { status: ExitStatus.Ok, message: "guest halted", dumpState: false };
+    case KVM_EXIT_INTR:
+      return undefined;
+    case KVM_EXIT_SHUTDOWN:
+      ctx.trace?.("exit SHUTDOWN");
+      return failed("guest triple-faulted (KVM_EXIT_SHUTDOWN): an exception could not be delivered");
+    case KVM_EXIT_FAIL_ENTRY: {
+      const why = v.getBigUint64(FAIL_REASON, true);
+      return failed(`KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY): hardware entry failure reason 0x${why.toString(16)} on cpu ${v.getUint32(FAIL_CPU, true)}`);
+    }
+    case KVM_EXIT_INTERNAL_ERROR: {
+      const sub = v.getUint32(INTERNAL_SUBERROR, true);
+      const n = Math.min(v.getUint32(INTERNAL_NDATA, true), 16);
+      const data: string[] = [];
+      for (let i = 0; i < n; i++) data.push("0x" + v.getBigUint64(INTERNAL_DATA + 8 * i, true).toString(16));
+      return failed(`KVM internal error (KVM_EXIT_INTERNAL_ERROR): ${INTERNAL_ERROR_NAMES[sub] ?? "suberror"} (${sub})${n ? `, data ${data.join(" ")}` : ""}`);
+    }
+    case KVM_EXIT_SYSTEM_EVENT: {
+      const type = v.getUint32(SYSTEM_EVENT_TYPE, true);
+      if (type === SYSTEM_EVENT_SHUTDOWN) return { status: ExitStatus.Ok, message: "guest powered off", dumpState: false };
+      if (type === SYSTEM_EVENT_RESET) return { status: ExitStatus.Ok, message: "guest reset", dumpState: false };
+      if (type === SYSTEM_EVENT_CRASH) return failed("guest crashed (KVM_SYSTEM_EVENT_CRASH)");
+      return failed(`guest system event ${type}`);
+    }
+    case KVM_EXIT_DEBUG:
+      return failed("guest stopped on a debug exception (KVM_EXIT_DEBUG)");
+    default:
+      return failed(`unhandled exit reason ${EXIT_REASON_NAMES[reason] ?? "?"} (${reason})`);
+  }
+}
+
+function handleIo(ctx: ExitContext): VmStop | undefined {
+  const v = ctx.runView;
+  const out = v.getUint8(IO_DIRECTION) === KVM_EXIT_IO_OUT;
+  const size = v.getUint8(IO_SIZE);
+  const port = v.getUint16(IO_PORT, true);
+  const count = v.getUint32(IO_COUNT, true);
+  const dataOffset = Number(v.getBigUint64(IO_DATA_OFFSET, true));
+  ctx.stats.countPort(port, out);
+  // The data area lies inside kvm_run; KVM says where. Check it anyway: a wrong offset must not
+  // make us read or write past the mapping.
+  if ((size !== 1 && size !== 2 && size !== 4) || dataOffset + count * size > ctx.run.length) {
+    return failed(`malformed KVM_EXIT_IO: port 0x${port.toString(16)} size ${size} count ${count} data_offset 0x${dataOffset.toString(16)}`);
+  }
+  // `rep ins/outs` arrive as one exit with count elements of size bytes each.
+  for (let i = 0, at = dataOffset; i < count; i++, at += size) {
+    if (out) {
+      const value = size === 1 ? v.getUint8(at) : size === 2 ? v.getUint16(at, true) : v.getUint32(at, true);
+      ctx.ports.write(port, size, value);
+    } else {
+      const value = ctx.ports.read(port, size);
+      if (size === 1) v.setUint8(at, value); else if (size === 2) v.setUint16(at, value, true); else v.setUint32(at, value, true);
+    }
+  }
+  if (ctx.trace !== undefined) ctx.trace(traceIo(ctx, out, port, size, count, dataOffset));
+  return undefined;
+}
+
+function traceIo(ctx: ExitContext, out: boolean, port: number, size: number, count: number, at: number): string {
+  const data: string[] = [];
+  for (let i = 0; i < Math.min(count, 16); i++) {
+    let value = 0;
+    for (let b = size - 1; b >= 0; b--) value = value * 256 + ctx.run[at + i * size + b]!;
+    data.push(value.toString(16).padStart(size * 2, "0"));
+  }
+  const name = ctx.ports.nameAt(port) ?? "unclaimed";
+  return `exit IO ${out ? "out" : "in"} port=0x${port.toString(16).padStart(4, "0")} (${name}) size=${size}` +
+    `${count > 1 ? ` count=${count}` : ""} data=${data.join(",")}${count > 16 ? ",…" : ""}`;
+}
+
+function handleMmio(ctx: ExitContext): VmStop | undefined {
+  const v = ctx.runView;
+  const addr = Number(v.getBigUint64(MMIO_PHYS_ADDR, true));
+  const len = v.getUint32(MMIO_LEN, true);
+  const write = v.getUint8(MMIO_IS_WRITE) !== 0;
+  if (len === 0 || len > 8) return failed(`malformed KVM_EXIT_MMIO: length ${len} at 0x${addr.toString(16)}`);
+  const data = ctx.mmioData[len]!;
+  if (write) { ctx.stats.mmioWrites++; ctx.mmio.write(addr, data); } else { ctx.stats.mmioReads++; ctx.mmio.read(addr, data); }
+  if (ctx.trace !== undefined) {
+    const hexData = [...data].reverse().map((b) => b.toString(16).padStart(2, "0")).join("");
+    ctx.trace(`exit MMIO ${write ? "write" : "read"} addr=0x${addr.toString(16)} size=${len} data=${hexData}`);
+  }
+  return undefined;
+}

@@ -1,0 +1,34 @@
+// Counters the exit loop keeps for --stats, --trace and the exit-count hypercalls.
+import { EXIT_REASON_NAMES } from "../kvm/bindings";
+
+export interface PortCounts { in: number; out: number }
+
+export class ExitStats {
+  /** Exits by KVM exit reason. */
+  readonly byReason = new Float64Array(64);
+  total = 0;
+  /** Port-I/O exits by port (a `rep` string instruction is one exit). */
+  readonly ports = new Map<number, PortCounts>();
+  ioIn = 0;
+  ioOut = 0;
+  mmioReads = 0;
+  mmioWrites = 0;
+
+  countExit(reason: number): void {
+    this.total++;
+    this.byReason[reason < 64 ? reason : 0]!++;
+  }
+
+  countPort(port: number, out: boolean): void {
+    let c = this.ports.get(port);
+    if (c === undefined) { c = { in: 0, out: 0 }; this.ports.set(port, c); }
+    if (out) { c.out++; this.ioOut++; } else { c.in++; this.ioIn++; }
+  }
+
+  /** Exit counts by reason name, non-zero only. */
+  reasons(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.byReason.forEach((n, r) => { if (n > 0) out[EXIT_REASON_NAMES[r] ?? `REASON_${r}`] = n; });
+    return out;
+  }
+}
