@@ -58,13 +58,14 @@ Exit status:
   128+N  stopped by signal N (SIGINT 130, SIGTERM 143)
 `;
 
-const UNITS: Record<string, number> = { "": 2 ** 20, B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
-/** "64M", "2G", "512K", "1048576B", "128" (MiB). */
+/** "64M", "2G", "512K", "8GiB", "1048576B" (bytes), "128" (MiB). */
 export function parseSize(text: string): number {
-  const m = /^(\d+)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim()) ?? /^(\d+)(B)$/i.exec(text.trim());
+  const m = /^(\d+)(?:([KMGT])(?:i?B)?|(B))?$/i.exec(text.trim());
   if (m === null) throw new BadInputError(`bad memory size "${text}": use a number with K, M or G (64M, 2G)`);
-  const size = Number(m[1]) * UNITS[m[2]!.toUpperCase()]!;
+  const unit = m[3] !== undefined ? 1 : m[2] !== undefined ? UNITS[m[2].toUpperCase()]! : 2 ** 20;
+  const size = Number(m[1]) * unit;
   if (!Number.isSafeInteger(size) || size % 4096 !== 0) throw new BadInputError(`bad memory size "${text}": must be a multiple of 4K`);
   if (size < MIN_MEMORY_SIZE || size > MAX_MEMORY_SIZE) {
     throw new BadInputError(`memory size ${text} is out of range (${MIN_MEMORY_SIZE >> 10}K to ${MAX_MEMORY_SIZE / 2 ** 30}G)`);

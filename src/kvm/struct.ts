@@ -53,6 +53,11 @@ export class Struct<T extends object> {
     return total;
   }
 
+  /** The fields in declaration order with their offsets (for layout tests). */
+  fields(): Array<{ name: string; offset: number }> {
+    return [...this.layout].map(([name, f]) => ({ name, offset: f.offset }));
+  }
+
   read(dv: DataView, base = 0): T {
     const out: Record<string, unknown> = {};
     for (const [field, { offset, spec }] of this.layout) out[field] = readField(dv, base + offset, spec);

@@ -23,7 +23,8 @@ export function isElf(bytes: Uint8Array): boolean {
 export interface ElfSegment {
   index: number;
   offset: number;
-  vaddr: number;
+  /** Exact (a kernel's virtual addresses use all 64 bits; elfy's doubles would round them). */
+  vaddr: bigint;
   paddr: number;
   filesz: number;
   memsz: number;
@@ -31,7 +32,8 @@ export interface ElfSegment {
 
 export interface ElfImage {
   elfClass: 32 | 64;
-  entry: number;
+  /** e_entry, exact. */
+  entry: bigint;
   segments: ElfSegment[];
   bytes: Uint8Array;
 }
@@ -66,21 +68,22 @@ export function parseElf(bytes: Uint8Array): ElfImage {
   }
 
   const parsed = elfy.parse(withoutSections(bytes, is64));
+  const exact = (at: number) => (is64 ? dv.getBigUint64(at, true) : BigInt(dv.getUint32(at, true)));
   const segments: ElfSegment[] = [];
   parsed.body.programs.forEach((p, index) => {
     if (p.type !== "load" && p.type !== PT_LOAD) return;
-    const seg = { index, offset: p.offset, vaddr: p.vaddr, paddr: p.paddr, filesz: p.filesz, memsz: p.memsz };
+    const seg = { index, offset: p.offset, paddr: p.paddr, filesz: p.filesz, memsz: p.memsz };
     for (const [k, v] of Object.entries(seg)) {
       if (!Number.isSafeInteger(v) || v < 0) throw new BadInputError(`segment ${index}: p_${k} is out of range`);
     }
-    if (seg.memsz < seg.filesz) throw new BadInputError(`segment ${index}: p_memsz ${hex(seg.memsz)} is smaller than p_filesz ${hex(seg.filesz)}`);
     if (seg.offset + seg.filesz > bytes.length) {
       throw new BadInputError(`truncated ELF: segment ${index} needs file bytes up to ${hex(seg.offset + seg.filesz)}, the file has ${hex(bytes.length)}`);
     }
-    segments.push(seg);
+    if (seg.memsz < seg.filesz) throw new BadInputError(`segment ${index}: p_memsz ${hex(seg.memsz)} is smaller than p_filesz ${hex(seg.filesz)}`);
+    segments.push({ ...seg, vaddr: exact(phoff + index * phentsize + (is64 ? 16 : 8)) });
   });
   if (segments.length === 0) throw new BadInputError("ELF has no PT_LOAD segment: nothing to load");
-  return { elfClass: is64 ? 64 : 32, entry: parsed.entry, segments, bytes };
+  return { elfClass: is64 ? 64 : 32, entry: exact(24), segments, bytes };
 }
 
 /** Places a parsed ELF in guest RAM. Throws BadInputError before writing anything if it does not fit. */
@@ -114,9 +117,9 @@ export function loadElf(elf: ElfImage, memory: GuestMemory): LoadedImage {
  */
 function physicalEntry(elf: ElfImage): number {
   const e = elf.entry;
-  for (const s of elf.segments) if (e >= s.paddr && e < s.paddr + s.memsz) return e;
-  for (const s of elf.segments) if (e >= s.vaddr && e < s.vaddr + s.memsz) return s.paddr + (e - s.vaddr);
-  throw new BadInputError(`entry ${Number.isSafeInteger(e) ? hex(e) : String(e)} is outside every loaded segment`);
+  for (const s of elf.segments) if (e >= BigInt(s.paddr) && e < BigInt(s.paddr + s.memsz)) return Number(e);
+  for (const s of elf.segments) if (e >= s.vaddr && e < s.vaddr + BigInt(s.memsz)) return s.paddr + Number(e - s.vaddr);
+  throw new BadInputError(`entry 0x${e.toString(16)} is outside every loaded segment`);
 }
 
 /**

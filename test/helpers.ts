@@ -1,0 +1,56 @@
+// Shared by the test suites: where things are, whether KVM is here, and running the binary.
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dir, "..");
+export const BIN = join(ROOT, "dist/microvmm");
+export const guest = (name: string) => join(ROOT, "guest/build", name);
+
+function usable(path: string): boolean {
+  try { accessSync(path, constants.R_OK | constants.W_OK); return true; } catch { return false; }
+}
+
+/** /dev/kvm exists and we may open it. */
+export const hasKvm = usable("/dev/kvm");
+
+/**
+ * Whether /dev/kvm is backed by hardware virtualization (the CPU shows vmx or svm). A software
+ * KVM runs small guests but not 32-bit non-PAE paging; those tests go to NESTED_RUN instead.
+ */
+export const kvmIsHardware = (() => {
+  try { return /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync("/proc/cpuinfo", "utf8")); } catch { return false; }
+})();
+
+/** A command that runs its arguments where /dev/kvm is hardware-style (nested virtualization). */
+export const NESTED_RUN = process.env.MICROVMM_NESTED_RUN ?? resolve(ROOT, "../shared/nested-kvm/run");
+export const hasNestedRun = existsSync(NESTED_RUN);
+
+/** How tests that need hardware-style KVM run here: directly, nested, or not at all (with why). */
+export const hardwareKvm: { how: "direct" | "nested" | "skip"; why: string } =
+  hasKvm && kvmIsHardware ? { how: "direct", why: "" }
+    : hasNestedRun ? { how: "nested", why: "" }
+      : { how: "skip", why: hasKvm ? "this KVM is not hardware-backed and no nested runner is available" : "no /dev/kvm" };
+
+export interface RunResult { status: number; stdout: string; stderr: string }
+
+/** Runs dist/microvmm with args to completion. `stdin` is written then closed. */
+export async function runVmm(args: string[], opts: { stdin?: string; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+  const p = Bun.spawn([BIN, ...args], {
+    cwd: opts.cwd ?? ROOT, stdin: opts.stdin === undefined ? "ignore" : "pipe", stdout: "pipe", stderr: "pipe",
+  });
+  if (opts.stdin !== undefined && p.stdin) { p.stdin.write(opts.stdin); await p.stdin.end(); }
+  const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+  const [stdout, stderr, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  return { status, stdout, stderr };
+}
+
+/** Runs a command where KVM is hardware-style (see hardwareKvm). */
+export async function runHardware(cmd: string[], timeoutMs = 300_000): Promise<RunResult> {
+  const argv = hardwareKvm.how === "nested" ? [NESTED_RUN, "--", ...cmd] : cmd;
+  const p = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+  const [stdout, stderr, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  return { status, stdout, stderr };
+}

@@ -1,0 +1,66 @@
+import { describe, expect, test } from "bun:test";
+import { GuestMemory, GuestMemoryError } from "../../src/memory/guest-memory";
+import { ramLayout, MMIO_HOLE_END, MMIO_HOLE_START } from "../../src/arch/layout";
+
+describe("guest memory", () => {
+  const mem = () => GuestMemory.fromBuffers([{ gpa: 0, size: 0x4000 }, { gpa: 0x10000, size: 0x2000 }], 0x1000);
+
+  test("reads and writes by guest-physical address, across view boundaries", () => {
+    const m = mem();
+    m.write(0xffe, Uint8Array.of(1, 2, 3, 4));
+    const out = new Uint8Array(4);
+    m.read(0xffe, out);
+    expect([...out]).toEqual([1, 2, 3, 4]);
+    m.writeU64(0x1ffc, 0x1122334455667788n);
+    expect(m.readU64(0x1ffc)).toBe(0x1122334455667788n);
+    expect(m.readU32(0x1ffc)).toBe(0x55667788);
+    expect(m.slices(0xffe, 4).map((s) => s.length)).toEqual([2, 2]);
+    expect(() => m.slice(0xffe, 4)).toThrow(/crosses/);
+  });
+
+  test("edges: the last byte is in, one past the end is out, straddling the end is out", () => {
+    const m = mem();
+    m.writeU8(0x3fff, 7);
+    expect(m.readU8(0x3fff)).toBe(7);
+    expect(() => m.readU8(0x4000)).toThrow(GuestMemoryError);
+    expect(() => m.readU32(0x3ffe)).toThrow(GuestMemoryError);
+    expect(() => m.readU32(0x11ffe)).toThrow(GuestMemoryError);
+    expect(m.contains(0x10000, 0x2000)).toBe(true);
+    expect(m.contains(0x10000, 0x2001)).toBe(false);
+  });
+
+  test("addresses in a hole, negative, fractional or huge are refused with the address in the error", () => {
+    const m = mem();
+    for (const [gpa, len] of [[0x5000, 1], [-1, 1], [0.5, 1], [2 ** 60, 1], [0, -1], [0, 2 ** 64], [0x3000, Number.NaN]] as const) {
+      expect(m.contains(gpa, len)).toBe(false);
+    }
+    expect(() => m.fill(0x5000, 4, 0, "test")).toThrow("test: guest physical 0x5000+0x4 is not in guest RAM");
+  });
+
+  test("a zero-length access inside RAM is fine", () => {
+    expect(mem().slices(0x100, 0)).toEqual([]);
+  });
+
+  test("size, end; the RAM layout leaves the 3-4 GiB hole above 3 GiB", () => {
+    expect(mem().size).toBe(0x6000);
+    expect(mem().end).toBe(0x12000);
+    expect(ramLayout(64 << 20)).toEqual([{ gpa: 0, size: 64 << 20 }]);
+    expect(ramLayout(MMIO_HOLE_START)).toEqual([{ gpa: 0, size: MMIO_HOLE_START }]);
+    expect(ramLayout(8 * 2 ** 30)).toEqual([{ gpa: 0, size: MMIO_HOLE_START }, { gpa: MMIO_HOLE_END, size: 8 * 2 ** 30 - MMIO_HOLE_START }]);
+  });
+
+  test("anonymous memory: large and untouched is cheap, several views above 4 GiB", () => {
+    const m = GuestMemory.anonymous(ramLayout(6 * 2 ** 30));
+    try {
+      expect(m.regions[1]!.chunks.length).toBe(3);
+      m.writeU32(0x1_0000_0000 + 2 ** 30 - 2, 0xdeadbeef); // straddles the first two views above 4 GiB
+      expect(m.readU32(0x1_0000_0000 + 2 ** 30 - 2)).toBe(0xdeadbeef);
+      m.writeU8(0x1_0000_0000 + 3 * 2 ** 30 - 1, 9); // the last byte of RAM
+      expect(m.readU8(0x1_0000_0000 + 3 * 2 ** 30 - 1)).toBe(9);
+      expect(m.hostAddress(0x1000)).toBe(m.regions[0]!.hostAddr + 0x1000);
+      expect(m.hostAddress(MMIO_HOLE_START)).toBeUndefined();
+    } finally {
+      m.unmap();
+    }
+  });
+});

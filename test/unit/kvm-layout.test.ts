@@ -1,0 +1,74 @@
+// Our struct tables and ioctl numbers against the system's <linux/kvm.h>: a C program compiled
+// here prints sizeof/offsetof for every field we declare and every ioctl number we compute.
+import { expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as B from "../../src/kvm/bindings";
+import { IOCTLS } from "../../src/kvm/ioctls";
+import type { Struct } from "../../src/kvm/struct";
+
+const TOP_LEVEL: Struct<object>[] = [
+  B.kvm_regs, B.kvm_segment, B.kvm_dtable, B.kvm_sregs, B.kvm_userspace_memory_region,
+  B.kvm_translation, B.kvm_cpuid_entry2, B.kvm_cpuid2, B.kvm_fpu, B.kvm_msr_entry, B.kvm_msrs, B.kvm_run,
+];
+const RUN_MEMBERS: Struct<object>[] = [
+  B.kvm_run_io, B.kvm_run_mmio, B.kvm_run_fail_entry, B.kvm_run_internal, B.kvm_run_system_event, B.kvm_run_ex,
+];
+
+function expectations(): Map<string, { c: string; ours: number }> {
+  const m = new Map<string, { c: string; ours: number }>();
+  for (const s of TOP_LEVEL) {
+    const c = `struct ${s.name}`;
+    // kvm_run's size depends on the union; only its header is ours.
+    if (s !== B.kvm_run) m.set(`sizeof ${s.name}`, { c: `sizeof(${c})`, ours: s.size });
+    for (const f of s.fields()) m.set(`${s.name}.${f.name}`, { c: `offsetof(${c}, ${f.name})`, ours: f.offset });
+  }
+  for (const s of RUN_MEMBERS) {
+    const member = s.name.split(".")[1]!;
+    m.set(`sizeof ${s.name}`, { c: `sizeof(((struct kvm_run *)0)->${member})`, ours: s.size });
+    for (const f of s.fields()) {
+      m.set(`${s.name}.${f.name}`, { c: `offsetof(struct kvm_run, ${member}.${f.name})`, ours: B.runOffset(s, f.name) });
+    }
+  }
+  for (const [name, value] of Object.entries(IOCTLS)) m.set(name, { c: `(unsigned long)${name}`, ours: value });
+  for (const [name, value] of Object.entries({
+    KVM_EXIT_IO: B.KVM_EXIT_IO, KVM_EXIT_HLT: B.KVM_EXIT_HLT, KVM_EXIT_MMIO: B.KVM_EXIT_MMIO,
+    KVM_EXIT_SHUTDOWN: B.KVM_EXIT_SHUTDOWN, KVM_EXIT_FAIL_ENTRY: B.KVM_EXIT_FAIL_ENTRY,
+    KVM_EXIT_INTR: B.KVM_EXIT_INTR, KVM_EXIT_INTERNAL_ERROR: B.KVM_EXIT_INTERNAL_ERROR,
+    KVM_EXIT_SYSTEM_EVENT: B.KVM_EXIT_SYSTEM_EVENT, KVM_EXIT_DEBUG: B.KVM_EXIT_DEBUG,
+    KVM_EXIT_IO_OUT: B.KVM_EXIT_IO_OUT, KVM_MEM_READONLY: B.KVM_MEM_READONLY,
+  })) m.set(name, { c: `(unsigned long)${name}`, ours: value });
+  return m;
+}
+
+test("struct layouts, exit codes and ioctl numbers match <linux/kvm.h>", () => {
+  const exp = expectations();
+  const dir = mkdtempSync(join(tmpdir(), "microvmm-layout-"));
+  const src = [
+    "#include <stdio.h>", "#include <stddef.h>", "#include <linux/kvm.h>", "int main(void) {",
+    ...[...exp].map(([k, v]) => `  printf("%s=%lu\\n", "${k}", (unsigned long)(${v.c}));`),
+    "  return 0;", "}",
+  ].join("\n");
+  writeFileSync(join(dir, "layout.c"), src);
+  const cc = Bun.spawnSync(["cc", "-o", join(dir, "layout"), join(dir, "layout.c")], { stderr: "pipe" });
+  expect(cc.stderr.toString()).toBe("");
+  expect(cc.exitCode).toBe(0);
+  const out = Bun.spawnSync([join(dir, "layout")]).stdout.toString();
+  const theirs = new Map(out.trim().split("\n").map((l) => {
+    const [k, v] = l.split("=");
+    return [k!, Number(v)] as const;
+  }));
+  expect(theirs.size).toBe(exp.size);
+  const mismatches = [...exp].filter(([k, v]) => theirs.get(k) !== v.ours).map(([k, v]) => `${k}: ours ${v.ours}, header ${theirs.get(k)}`);
+  expect(mismatches).toEqual([]);
+});
+
+test("the struct codec round-trips nested structs and 64-bit values", () => {
+  const s = B.kvm_sregs.encode();
+  const v = B.kvm_sregs.decode(s);
+  v.cs.selector = 0x18; v.cs.base = 0xffff_ffff_8100_0000n; v.efer = 0x500n; v.interrupt_bitmap[3] = 1n << 63n;
+  const back = B.kvm_sregs.decode(B.kvm_sregs.encode(v));
+  expect(back).toEqual(v);
+  expect(B.kvm_sregs.offsetOf("cs.selector")).toBe(12); // base u64, limit u32, then selector
+});
