@@ -28,14 +28,15 @@ Usage: microvmm [options] <guest>
        microvmm [options] demo | demo-raw
 
 <guest> is an ELF file (ELFCLASS32 starts in 32-bit protected mode, ELFCLASS64 in 64-bit long
-mode, each segment at its physical address) or, with --mode/--load/--entry, a raw binary.
+mode, each segment at its physical address) or a raw binary, run as one when --mode, --load or
+--entry is given.
 "demo" runs the built-in echo demo (ELF), "demo-raw" its raw-binary build: type a line and Enter,
 and the guest prints it on every timer tick.
 
 Options:
   -m, --memory SIZE   guest RAM: 64M, 2G, 512K (plain number: MiB; default ${DEFAULT_MEMORY_SIZE >> 20}M)
-      --mode MODE     run <guest> as a raw binary in MODE: ${CPU_MODES.join(", ")} (default real);
-                      with an ELFCLASS32 guest, paged turns on 32-bit paging
+      --mode MODE     CPU mode at entry: ${CPU_MODES.join(", ")} (raw binaries: default real;
+                      an ELFCLASS32 guest may ask for paged, 32-bit paging on)
       --load ADDR     raw binary: guest-physical load address (default 0)
       --entry ADDR    raw binary: first instruction (default: the load address)
       --stats         at exit, print counters to stderr: exits by reason, port I/O by port,

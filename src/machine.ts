@@ -97,7 +97,13 @@ export class Machine {
   }
 
   registerDump(): string[] {
-    return formatRegisters(this.vcpu.getRegs(), this.vcpu.getSregs());
+    const regs = this.vcpu.getRegs();
+    const sregs = this.vcpu.getSregs();
+    const lines = formatRegisters(regs, sregs);
+    if (sregs.cs.selector === 0xf000 && regs.rip === 0xfff0n) {
+      lines.push("(this is the reset state: KVM on AMD re-initializes the vCPU on shutdown, so the faulting state is gone)");
+    }
+    return lines;
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import { BUILTIN_GUESTS, parseArgs, USAGE, VERSION, type CliOptions } from "./cl
 import { ExitStatus, BadInputError, HostError, UserError } from "./errors";
 import type { GuestSpec } from "./guest-image";
 import { HostInput } from "./host/input";
+import { isElf } from "./loaders/elf";
 import { enterRawMode, restoreAll } from "./host/terminal";
 import * as libc from "./libc/libc";
 import { Machine } from "./machine";
@@ -41,12 +42,15 @@ async function resolveGuest(o: CliOptions): Promise<GuestSpec> {
     const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
     throw new BadInputError(`cannot read guest ${name}: ${why}`);
   }
-  const raw = o.mode !== undefined || o.load !== undefined || o.entry !== undefined;
-  if (raw) {
+  if (isElf(bytes)) {
+    if (o.load !== undefined || o.entry !== undefined) throw new BadInputError(`${name}: --load and --entry are for raw binaries; an ELF says where it goes`);
+    return { name, bytes, mode: o.mode };
+  }
+  if (o.mode !== undefined || o.load !== undefined || o.entry !== undefined) {
     const load = o.load ?? 0;
     return { name, bytes, raw: { mode: o.mode ?? "real", load, entry: o.entry ?? load } };
   }
-  return { name, bytes, mode: o.mode };
+  return { name, bytes }; // refused by the loader: not ELF, and no raw options
 }
 
 async function run(argv: string[]): Promise<number> {

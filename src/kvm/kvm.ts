@@ -2,7 +2,7 @@
 // Vm → Vcpu. Each method makes the call, lets libc turn -1 into a SyscallError naming the
 // ioctl, and returns. No policy lives here.
 import * as libc from "../libc/libc";
-import { E2BIG, EACCES, ENOENT, ENXIO, ENODEV, EPERM } from "../libc/errno";
+import { E2BIG, EACCES, EINVAL, ENOENT, ENODEV, ENOTTY, ENXIO, EPERM } from "../libc/errno";
 import { HostError } from "../errors";
 import {
   kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
@@ -33,7 +33,16 @@ export class Kvm {
       throw new HostError(`KVM is not available: cannot open ${path}: ${e.message}`);
     }
     const kvm = new Kvm(fd, path);
-    const version = kvm.getApiVersion();
+    let version: number;
+    try {
+      version = kvm.getApiVersion();
+    } catch (e) {
+      libc.close(fd);
+      if (e instanceof libc.SyscallError && (e.errno === ENOTTY || e.errno === EINVAL)) {
+        throw new HostError(`KVM is not available: ${path} is not a KVM device — point --kvm at /dev/kvm`);
+      }
+      throw e;
+    }
     if (version !== KVM_API_VERSION) {
       libc.close(fd);
       throw new HostError(`KVM is not usable: ${path} speaks API version ${version}, microvmm needs ${KVM_API_VERSION}`);

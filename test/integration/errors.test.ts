@@ -1,0 +1,93 @@
+// What users see when something is wrong: one line, the documented status, nothing else.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { guest, hasKvm, runVmm } from "../helpers";
+
+const dir = mkdtempSync(join(tmpdir(), "microvmm-bad-"));
+const demo = readFileSync(guest("demo.elf"));
+
+function variant(name: string, edit: (b: Buffer) => Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, edit(Buffer.from(demo)));
+  return path;
+}
+
+/** Offset of program header 0's field in demo.elf (ELF64: e_phoff at 32). */
+const ph0 = (field: number) => Number(demo.readBigUInt64LE(32)) + field;
+
+function expectOneLine(r: { status: number; stdout: string; stderr: string }, status: number, message: string | RegExp) {
+  expect(r.stdout).toBe("");
+  expect(r.stderr.split("\n").length).toBe(2); // one line and its newline
+  expect(r.stderr).toMatch(typeof message === "string" ? new RegExp(`^microvmm: ${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n$`) : message);
+  expect(r.status).toBe(status);
+}
+
+describe("bad guest images: status 2, one line, no VM", () => {
+  const cases: Array<[string, string[], string | RegExp]> = [
+    ["missing file", [join(dir, "nope.elf")], `cannot read guest ${join(dir, "nope.elf")}: no such file`],
+    ["a directory", [dir], `${dir}: is a directory, not a guest image`],
+    ["not ELF and no --mode", [guest("hello-long.bin")], `${guest("hello-long.bin")}: not an ELF file; to run a raw binary give --mode real|protected|paged|long`],
+    ["truncated header", [variant("trunc.elf", (b) => b.subarray(0, 40))], /truncated ELF header: 40 bytes, need 64\n$/],
+    ["truncated program headers", [variant("trunc-ph.elf", (b) => b.subarray(0, 80))], /truncated ELF: program headers at 0x40 run past the end of the file \(80 bytes\)\n$/],
+    ["truncated segment data", [variant("trunc-data.elf", (b) => b.subarray(0, 0x1010))], /truncated ELF: segment \d needs file bytes up to 0x[0-9a-f]+, the file has 0x1010\n$/],
+    ["wrong machine", [variant("arm.elf", (b) => { b.writeUInt16LE(183, 18); return b; })], /wrong machine: e_machine 183, a 64-bit x86 guest has 62 \(EM_X86_64\)\n$/],
+    ["segment outside RAM", ["-m", "1M", guest("demo.elf")], /segment \d \(0x100000-0x[0-9a-f]+\) is outside guest RAM \(ends at 0x100000\) — raise --memory\n$/],
+    ["memsz < filesz", [variant("memsz.elf", (b) => { b.writeBigUInt64LE(1n, ph0(40)); return b; })], /segment 0: p_memsz 0x1 is smaller than p_filesz 0x[0-9a-f]+\n$/],
+    ["entry outside every segment", [variant("entry.elf", (b) => { b.writeBigUInt64LE(0x5000n, 24); return b; })], /entry 0x5000 is outside every loaded segment\n$/],
+    ["image larger than RAM", ["-m", "64K", "--mode", "real", variant("big.bin", () => Buffer.alloc(65 << 10, 0xf4))], /big\.bin: image is 66560 bytes but guest RAM is 65536 — raise --memory\n$/],
+    ["no room for the VMM's structures", ["-m", "64K", "--mode", "long", variant("full.bin", () => Buffer.alloc(64 << 10, 0xf4))], /microvmm: guest RAM too small: no room for the VMM's \d+ KiB of boot structures \(GDT, page tables, stack\) below 4 GiB beside the image — raise --memory\n$/],
+    ["--load with an ELF", ["--load", "0x1000", guest("demo.elf")], `${guest("demo.elf")}: --load and --entry are for raw binaries; an ELF says where it goes`],
+    ["entry out of reach of real mode", ["--mode", "real", "--load", "0x100000", guest("hello-real.bin")], /entry 0x100000 is out of reach of real mode/],
+  ];
+  for (const [name, args, message] of cases) {
+    test(name, async () => expectOneLine(await runVmm(args), 2, message));
+  }
+
+  test("bad command lines", async () => {
+    expectOneLine(await runVmm([]), 2, "no guest given: microvmm [options] <guest> (see --help)");
+    expectOneLine(await runVmm(["--frobnicate", "x"]), 2, "unknown option --frobnicate (see --help)");
+    expectOneLine(await runVmm(["-m", "lots", "x"]), 2, `bad memory size "lots": use a number with K, M or G (64M, 2G)`);
+  });
+});
+
+describe("the host without KVM: status 3, one line", () => {
+  test("no KVM device at the path", async () => {
+    expectOneLine(await runVmm(["--kvm", join(dir, "no-kvm"), guest("demo.elf")]), 3,
+      `KVM is not available: ${join(dir, "no-kvm")} does not exist — enable virtualization in the firmware and load kvm-intel or kvm-amd`);
+  });
+
+  test("a path that is not KVM", async () => {
+    expectOneLine(await runVmm(["--kvm", "/dev/null", guest("demo.elf")]), 3, "KVM is not available: /dev/null is not a KVM device — point --kvm at /dev/kvm");
+  });
+
+  test.skipIf(!hasKvm || process.getuid?.() !== 0 || !Bun.which("setpriv"))("permission denied (run as an unprivileged user)", async () => {
+    const p = Bun.spawn(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", guest("../../dist/microvmm"), guest("demo.elf")], { stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expectOneLine({ status, stdout, stderr }, 3, "/dev/kvm: permission denied — add yourself to the kvm group (sudo usermod -aG kvm $USER) and log in again");
+  });
+});
+
+describe.skipIf(!hasKvm)("a failing guest", () => {
+  test("triple fault: the reason, the register dump, status 1", async () => {
+    const r = await runVmm(["--mode", "long", guest("test-triple-fault.bin")]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    const lines = r.stderr.trim().split("\n");
+    expect(lines[0]).toBe("microvmm: guest triple-faulted (KVM_EXIT_SHUTDOWN): an exception could not be delivered");
+    expect(lines).toContain("  rax=0x8000000000000000");
+    expect(lines).toContain("  rbx=0x0000000000001234");
+    expect(lines.some((l) => /^ {2}rip=0x[0-9a-f]{16}$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^ {2}cr3=0x[0-9a-f]{16}$/.test(l))).toBe(true);
+  });
+});
+
+test("--help and --version", async () => {
+  const h = await runVmm(["--help"]);
+  expect(h.status).toBe(0);
+  expect(h.stdout).toContain("Usage: microvmm [options] <guest>");
+  expect(h.stdout).toContain("Exit status:");
+  const v = await runVmm(["--version"]);
+  expect(v).toEqual({ status: 0, stdout: "microvmm 0.1.0\n", stderr: "" });
+});
