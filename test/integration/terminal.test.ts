@@ -1,0 +1,82 @@
+// On a terminal: raw keys to the guest, Ctrl-A x, and the terminal given back on every way out.
+// `script` (util-linux) gives microvmm a pseudo-terminal; a shell inside records `stty` before,
+// during and after.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { guest, hasKvm, ROOT } from "../helpers";
+
+const hasScript = Bun.which("script") !== null;
+const dir = mkdtempSync(join(tmpdir(), "microvmm-tty-"));
+
+/** Runs `body` (sh) on a pty; `keys` are typed as each `after` text shows up in the output. */
+async function onTerminal(body: string, keys: Array<{ after: string; type: string }>): Promise<string> {
+  const script = join(dir, `t${Math.random().toString(36).slice(2)}.sh`);
+  writeFileSync(script, [
+    "stty -g > \"$0.before\"",
+    body,
+    "echo \"status=$?\"",
+    "stty -g > \"$0.after\"",
+    "cmp -s \"$0.before\" \"$0.after\" && echo RESTORED || echo NOT-RESTORED",
+  ].join("\n"));
+  const p = Bun.spawn(["script", "-qfec", `sh ${script}`, "/dev/null"], { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill("SIGKILL"), 20_000);
+  const reader = p.stdout.getReader();
+  const decoder = new TextDecoder();
+  let out = "";
+  for (const k of keys) {
+    while (!out.includes(k.after)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += decoder.decode(value).replace(/\r/g, "");
+    }
+    p.stdin.write(k.type);
+    await p.stdin.flush();
+  }
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += decoder.decode(value).replace(/\r/g, "");
+  }
+  await p.exited;
+  clearTimeout(timer);
+  return out;
+}
+
+describe.skipIf(!hasKvm || !hasScript)("on a terminal", () => {
+  test("keys reach the guest raw (Ctrl-C too), Ctrl-A x quits with status 0, the terminal is restored", async () => {
+    const out = await onTerminal(
+      `(sleep 0.3; stty -a < /dev/tty | tr ' ;' '\\n\\n' | grep -x -e -icanon -e -echo -e -isig | tr '\\n' ' '; echo) &\n` +
+      `./dist/microvmm ${guest("demo-50ms.elf")}`,
+      [
+        { after: "echo demo", type: "one\r" },
+        { after: "one\none\n", type: "\x03" }, // with ISIG on this would kill microvmm
+        { after: "one\none\none\none\n", type: "two\r" },
+        { after: "two\ntwo\n", type: "\x01x" },
+      ],
+    );
+    const flags = out.split("\n").find((l) => l.includes("-icanon"))?.trim().split(" ").sort();
+    expect(flags).toEqual(["-echo", "-icanon", "-isig"]);
+    expect(out).toMatch(/\ntwo\n(two\n)*status=0\nRESTORED\n$/);
+    expect(out).not.toContain("one\ntwo\none"); // the new line replaced the old one
+  });
+
+  test("Ctrl-A x stops a guest that never exits", async () => {
+    const out = await onTerminal(`./dist/microvmm --mode long ${guest("test-spin.bin")}`, [{ after: "spinning", type: "\x01x" }]);
+    expect(out).toBe("spinning\nstatus=0\nRESTORED\n");
+  });
+
+  test("SIGTERM: status 143 and the terminal restored", async () => {
+    const out = await onTerminal(
+      `(sleep 0.5; pkill -TERM -f 'microvmm --mode long .*test-spin') &\n./dist/microvmm --mode long ${guest("test-spin.bin")}`,
+      [],
+    );
+    expect(out).toBe("spinning\nmicrovmm: stopped by SIGTERM\nstatus=143\nRESTORED\n");
+  });
+
+  test("a bad guest on a terminal: the error, status 2, the terminal untouched", async () => {
+    const out = await onTerminal(`./dist/microvmm ${guest("hello-long.bin")}`, []);
+    expect(out).toMatch(/not an ELF file.*\nstatus=2\nRESTORED\n$/);
+  });
+});
