@@ -102,28 +102,37 @@ export function gdtDescriptor(s: KvmSegment): bigint {
 
 /** Writes the GDT and page tables the mode needs into the boot area (zeroed first). */
 export function writeBootStructures(mode: CpuMode, memory: GuestMemory, area: BootArea): void {
-  memory.fill(area.base, area.size, 0, "boot area");
-  const gdt = [NULL_SEGMENT, CODE32, DATA, CODE64];
-  gdt.forEach((seg, i) => memory.writeU64(area.gdt + i * 8, i === 0 ? 0n : gdtDescriptor(seg)));
+  // Built in a local buffer and written with one checked copy.
+  const bytes = new Uint8Array(area.size);
+  const dv = new DataView(bytes.buffer);
+  const at = (gpa: number) => gpa - area.base;
+  [NULL_SEGMENT, CODE32, DATA, CODE64].forEach((seg, i) => {
+    if (i > 0) dv.setBigUint64(at(area.gdt) + i * 8, gdtDescriptor(seg), true);
+  });
 
-  const flags = X.PTE_PRESENT | X.PTE_WRITABLE | X.PTE_PAGE_SIZE;
+  // Entries are written as two 32-bit halves with plain number arithmetic (addresses < 2^52).
+  const entry = (off: number, addr: number, flags: number) => {
+    dv.setUint32(off, (addr % 2 ** 32) + flags, true);
+    dv.setUint32(off + 4, Math.floor(addr / 2 ** 32), true);
+  };
+  const leaf = Number(X.PTE_PRESENT | X.PTE_WRITABLE | X.PTE_PAGE_SIZE);
+  const table = Number(X.PTE_PRESENT | X.PTE_WRITABLE);
   if (mode === "paged") {
-    // 32-bit paging with CR4.PSE: each PDE maps 4 MiB (SDM 4.3, table 4-4).
-    for (let i = 0; i < 1024; i++) memory.writeU32(area.pageTables + i * 4, Number(BigInt(i * X.PAGE_4M) | flags));
+    // 32-bit paging with CR4.PSE: each 4-byte PDE maps 4 MiB (SDM 4.3, table 4-4).
+    for (let i = 0; i < 1024; i++) dv.setUint32(at(area.pageTables) + i * 4, i * X.PAGE_4M + leaf, true);
   } else if (mode === "long") {
+    // PML4[0] → PDPT; PDPT[g] → page directory g; each PDE maps 2 MiB (SDM 4.5).
     const pml4 = area.pageTables;
     const pdpt = pml4 + X.PAGE_SIZE;
     const pds = pdpt + X.PAGE_SIZE;
-    const gib = area.pageTablePages - 2;
-    memory.writeU64(pml4, BigInt(pdpt) | X.PTE_PRESENT | X.PTE_WRITABLE);
-    for (let g = 0; g < gib; g++) {
+    entry(at(pml4), pdpt, table);
+    for (let g = 0; g < area.pageTablePages - 2; g++) {
       const pd = pds + g * X.PAGE_SIZE;
-      memory.writeU64(pdpt + g * 8, BigInt(pd) | X.PTE_PRESENT | X.PTE_WRITABLE);
-      for (let i = 0; i < 512; i++) {
-        memory.writeU64(pd + i * 8, BigInt(g * X.PAGE_1G + i * X.PAGE_2M) | flags);
-      }
+      entry(at(pdpt) + g * 8, pd, table);
+      for (let i = 0; i < 512; i++) entry(at(pd) + i * 8, g * X.PAGE_1G + i * X.PAGE_2M, leaf);
     }
   }
+  memory.write(area.base, bytes, "boot area");
 }
 
 /** The special registers for the mode, starting from the vCPU's reset state. */

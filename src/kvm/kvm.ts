@@ -62,7 +62,7 @@ export class Kvm {
     return libc.ioctlInt(this.fd, K.KVM_GET_VCPU_MMAP_SIZE, 0, "KVM_GET_VCPU_MMAP_SIZE");
   }
 
-  getSupportedCpuid(): KvmCpuidEntry2[] {
+  getSupportedCpuid(): CpuidTable {
     return readCpuid2(this.fd, K.KVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID");
   }
 
@@ -176,12 +176,8 @@ export class Vcpu {
     };
   }
 
-  setCpuid2(entries: KvmCpuidEntry2[]): void {
-    const buf = new Uint8Array(kvm_cpuid2.size + entries.length * kvm_cpuid_entry2.size);
-    const dv = new DataView(buf.buffer);
-    kvm_cpuid2.write(dv, { nent: entries.length, padding: 0 });
-    entries.forEach((e, i) => kvm_cpuid_entry2.write(dv, e, kvm_cpuid2.size + i * kvm_cpuid_entry2.size));
-    libc.ioctl(this.fd, K.KVM_SET_CPUID2, buf, "KVM_SET_CPUID2");
+  setCpuid2(table: CpuidTable): void {
+    libc.ioctl(this.fd, K.KVM_SET_CPUID2, table.bytes, "KVM_SET_CPUID2");
   }
 
   getFpu(): ReturnType<typeof kvm_fpu.decode> {
@@ -209,21 +205,48 @@ export class Vcpu {
   }
 }
 
-/** ioctls that fill a kvm_cpuid2: grow the buffer while KVM says E2BIG. */
-function readCpuid2(fd: number, request: number, name: string): KvmCpuidEntry2[] {
-  for (let n = 64; ; n *= 2) {
+/**
+ * A struct kvm_cpuid2 with its entries, kept as the bytes KVM filled in: passing the table from
+ * KVM_GET_SUPPORTED_CPUID to KVM_SET_CPUID2 needs no decoding. Entries decode on demand.
+ */
+export class CpuidTable {
+  constructor(readonly bytes: Uint8Array) {}
+
+  static fromEntries(entries: readonly KvmCpuidEntry2[]): CpuidTable {
+    const bytes = new Uint8Array(kvm_cpuid2.size + entries.length * kvm_cpuid_entry2.size);
+    const dv = new DataView(bytes.buffer);
+    kvm_cpuid2.write(dv, { nent: entries.length, padding: 0 });
+    entries.forEach((e, i) => kvm_cpuid_entry2.write(dv, e, kvm_cpuid2.size + i * kvm_cpuid_entry2.size));
+    return new CpuidTable(bytes);
+  }
+
+  get length(): number {
+    return new DataView(this.bytes.buffer, this.bytes.byteOffset).getUint32(0, true);
+  }
+
+  entries(): KvmCpuidEntry2[] {
+    const dv = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    const out: KvmCpuidEntry2[] = [];
+    for (let i = 0; i < this.length; i++) out.push(kvm_cpuid_entry2.read(dv, kvm_cpuid2.size + i * kvm_cpuid_entry2.size));
+    return out;
+  }
+}
+
+/** KVM_MAX_CPUID_ENTRIES: one buffer this big always suffices, so one call does. */
+const MAX_CPUID_ENTRIES = 256;
+
+/** ioctls that fill a kvm_cpuid2: grow the buffer while KVM says E2BIG (newer kernels may allow more). */
+function readCpuid2(fd: number, request: number, name: string): CpuidTable {
+  for (let n = MAX_CPUID_ENTRIES; ; n *= 2) {
     const buf = new Uint8Array(kvm_cpuid2.size + n * kvm_cpuid_entry2.size);
-    const dv = new DataView(buf.buffer);
-    kvm_cpuid2.write(dv, { nent: n, padding: 0 });
+    new DataView(buf.buffer).setUint32(0, n, true); // nent: the capacity going in, the count coming out
     try {
       libc.ioctl(fd, request, buf, name);
     } catch (e) {
-      if (e instanceof libc.SyscallError && e.errno === E2BIG && n < 4096) continue;
+      if (e instanceof libc.SyscallError && e.errno === E2BIG && n < 16 * MAX_CPUID_ENTRIES) continue;
       throw e;
     }
-    const nent = kvm_cpuid2.read(dv).nent;
-    const out: KvmCpuidEntry2[] = [];
-    for (let i = 0; i < nent; i++) out.push(kvm_cpuid_entry2.read(dv, kvm_cpuid2.size + i * kvm_cpuid_entry2.size));
-    return out;
+    const nent = new DataView(buf.buffer).getUint32(0, true);
+    return new CpuidTable(buf.subarray(0, kvm_cpuid2.size + nent * kvm_cpuid_entry2.size));
   }
 }

@@ -1,6 +1,6 @@
 // ELF loader: PT_LOAD segments copied to p_paddr, bss zeroed, start at e_entry. elfy does the
 // parsing; everything it returns is checked here against the file and guest RAM before use.
-import * as elfy from "elfy";
+import type * as Elfy from "elfy";
 import { BadInputError } from "../errors";
 import type { GuestMemory } from "../memory/guest-memory";
 import { hex, type LoadedImage, type LoadedSegment } from "./image";
@@ -67,6 +67,8 @@ export function parseElf(bytes: Uint8Array): ElfImage {
     throw new BadInputError(`truncated ELF: program headers at ${hex(phoff)} run past the end of the file (${bytes.length} bytes)`);
   }
 
+  // elfy (and the Node modules it pulls in) is loaded on first use: raw guests never pay for it.
+  const elfy = require("elfy") as typeof Elfy;
   const parsed = elfy.parse(withoutSections(bytes, is64));
   const exact = (at: number) => (is64 ? dv.getBigUint64(at, true) : BigInt(dv.getUint32(at, true)));
   const segments: ElfSegment[] = [];

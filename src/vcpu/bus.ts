@@ -30,8 +30,8 @@ function checkRange(base: number, length: number, limit: number, what: string): 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 
 export class PortBus {
-  /** Which entry owns each of the 65536 ports (-1: none): one array load per access. */
-  private readonly owner = new Int16Array(0x10000).fill(-1);
+  /** Which entry owns each of the 65536 ports, as index + 1 (0: none): one array load per access. */
+  private readonly owner = new Uint8Array(0x10000);
   private readonly entries: Entry<PortDevice>[] = [];
   readonly misses = new Map<number, Miss>();
 
@@ -39,32 +39,33 @@ export class PortBus {
 
   insert(base: number, length: number, name: string, device: PortDevice): void {
     checkRange(base, length, 0x10000, `port device ${name}`);
+    if (this.entries.length === 255) throw new Error(`port device ${name}: too many port devices`);
     for (let p = base; p < base + length; p++) {
       const o = this.owner[p]!;
-      if (o >= 0) throw new Error(`port device ${name} at 0x${p.toString(16)} overlaps ${this.entries[o]!.name}`);
+      if (o !== 0) throw new Error(`port device ${name} at 0x${p.toString(16)} overlaps ${this.entries[o - 1]!.name}`);
     }
-    this.owner.fill(this.entries.length, base, base + length);
+    this.owner.fill(this.entries.length + 1, base, base + length);
     this.entries.push({ base, length, name, device });
   }
 
   read(port: number, size: number): number {
     const o = this.owner[port]!;
-    if (o < 0) { this.miss(port, size, false); return ALL_ONES[size] ?? 0xffffffff; }
-    const e = this.entries[o]!;
+    if (o === 0) { this.miss(port, size, false); return ALL_ONES[size] ?? 0xffffffff; }
+    const e = this.entries[o - 1]!;
     return e.device.read(port - e.base, size);
   }
 
   write(port: number, size: number, value: number): void {
     const o = this.owner[port]!;
-    if (o < 0) { this.miss(port, size, true); return; }
-    const e = this.entries[o]!;
+    if (o === 0) { this.miss(port, size, true); return; }
+    const e = this.entries[o - 1]!;
     e.device.write(port - e.base, size, value);
   }
 
   /** Name of the device at a port, for traces. */
   nameAt(port: number): string | undefined {
     const o = this.owner[port]!;
-    return o < 0 ? undefined : this.entries[o]!.name;
+    return o === 0 ? undefined : this.entries[o - 1]!.name;
   }
 
   private miss(port: number, size: number, write: boolean): void {

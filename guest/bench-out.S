@@ -1,0 +1,11 @@
+/* Exit round-trip benchmark: 200 000 `out` to the console port (the byte, 0, is dropped), then
+ * HLT. Real mode, loaded at 0, so the minimal C loop in bench/ can run it too. */
+  .code16
+  .globl _start
+_start:
+  xor %al, %al
+  mov $200000, %ecx
+1: outb %al, $0x42
+  dec %ecx
+  jnz 1b
+  hlt
