@@ -56,7 +56,7 @@ Exit status:
   ${ExitStatus.BadInput}    bad command line or guest image; no VM was started
   ${ExitStatus.HostError}    the host cannot run the VM (no KVM, no permission, out of memory)
   ${ExitStatus.Internal}   internal error in microvmm (a bug: please report it)
-  128+N  stopped by signal N (SIGINT 130, SIGTERM 143)
+  128+N  stopped by signal N (SIGINT 130, SIGTERM 143); 141 when stdout was closed
 `;
 
 const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };

@@ -6,6 +6,7 @@ import type { GuestSpec } from "./guest-image";
 import { HostInput } from "./host/input";
 import { isElf } from "./loaders/elf";
 import { enterRawMode, restoreAll } from "./host/terminal";
+import { EPIPE } from "./libc/errno";
 import * as libc from "./libc/libc";
 import { Machine } from "./machine";
 import { collectStats, formatStats } from "./report";
@@ -22,6 +23,7 @@ const say = (text: string) => print(STDERR, `microvmm: ${text}\n`);
 const MAX_GUEST_FILE = 2 ** 32;
 
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+const SIGPIPE = 13;
 
 async function resolveGuest(o: CliOptions): Promise<GuestSpec> {
   const name = o.guest!;
@@ -120,6 +122,9 @@ async function main(): Promise<never> {
     if (e instanceof UserError) {
       say(e.message);
       status = e.status;
+    } else if (e instanceof libc.SyscallError && e.call === "write" && e.errno === EPIPE) {
+      // Whoever read our output has gone (`microvmm … | head`): end quietly, as SIGPIPE would.
+      status = ExitStatus.SignalBase + SIGPIPE;
     } else if (e instanceof libc.SyscallError) {
       say(`host error: ${e.message}`);
       status = ExitStatus.HostError;

@@ -10,6 +10,33 @@ describe.skipIf(!hasKvm)("devices on real KVM", () => {
     expect(r.status).toBe(0);
   });
 
+  test("unclaimed MMIO: reads are all-ones, writes vanish, reported once with --stats", async () => {
+    const r = await runVmm(["--stats", "-m", "128M", "--mode", "long", guest("test-mmio.bin")]);
+    expect(r.stdout).toBe("mmio ok\n");
+    expect(r.stderr.split("\n")[0]).toBe("microvmm: unclaimed MMIO address 0x9000000 (write, size 4): reads return all-ones, writes are ignored (reported once)");
+    expect(r.stderr).toContain("  unclaimed mmio 0x09000000: 2 reads, 1 writes\n");
+    expect(r.status).toBe(0);
+    // Without --stats or --trace, unclaimed MMIO is counted but not reported.
+    expect(await runVmm(["-m", "128M", "--mode", "long", guest("test-mmio.bin")])).toEqual({ status: 0, stdout: "mmio ok\n", stderr: "" });
+  });
+
+  test("a 6 GiB guest: RAM above the 3-4 GiB hole is mapped and reachable", async () => {
+    const r = await runVmm(["-m", "6G", "--mode", "long", "--load", "0x17fff0000", guest("hello-long.bin")]);
+    expect(r).toEqual({ status: 0, stdout: "Hello from long mode\n", stderr: "" });
+  });
+
+  test("output closed by the reader (| head): quiet end, status 141", async () => {
+    const p = Bun.spawn([BIN, guest("demo-50ms.elf")], { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    p.stdin.write("x\n");
+    await p.stdin.flush();
+    const reader = p.stdout.getReader();
+    let out = "";
+    while (!out.includes("x\n")) out += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel(); // the reader goes away, like `head` after its lines
+    expect(await p.exited).toBe(141);
+    expect(await new Response(p.stderr).text()).toBe("");
+  });
+
   test("a guest that never acks the keyboard sees exactly one key", async () => {
     const r = await runVmm(["--stats", "--mode", "long", guest("test-kbd-noack.bin")], { stdin: "abc" });
     expect(r.stdout).toBe("a\ndone\n");

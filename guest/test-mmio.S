@@ -1,0 +1,25 @@
+/* MMIO to an address with no RAM and no device (128 MiB + 16 MiB, inside the identity map of a
+ * 128 MiB guest): reads must give all-ones, writes must vanish. Prints "mmio ok" or "mmio bad". */
+  .code64
+  .globl _start
+_start:
+  mov $0x9000000, %rdi
+  movl $0x12345678, (%rdi)   /* write: ignored */
+  mov (%rdi), %eax           /* read: 0xffffffff */
+  cmp $0xffffffff, %eax
+  jne bad
+  movb (%rdi), %al
+  cmp $0xff, %al
+  jne bad
+  lea ok(%rip), %rsi
+  jmp print
+bad: lea nok(%rip), %rsi
+print: mov $0x42, %dx
+1: lodsb
+  test %al, %al
+  jz 2f
+  outb %al, %dx
+  jmp 1b
+2: hlt
+ok: .asciz "mmio ok\n"
+nok: .asciz "mmio bad\n"
