@@ -1,6 +1,7 @@
 /* 32-bit hello for protected and paged mode: the same image says which one it is by reading
  * CR0.PG, leaves 42 at 0x400 and in EAX, and halts.
  * Run: microvmm --mode protected hello-32.bin, microvmm --mode paged hello-32.bin */
+#include "include/console.inc"
   .code32
   .globl _start
 _start:
@@ -9,13 +10,8 @@ _start:
   test $0x80000000, %eax   /* CR0.PG */
   jz 1f
   mov $msg_paged, %esi
-1: mov $0x42, %dx
-2: lodsb
-  test %al, %al
-  jz 3f
-  outb %al, %dx
-  jmp 2b
-3: movl $42, 0x400
+1: PUTS
+  movl $42, 0x400
   mov $42, %eax
   hlt
 msg_protected: .asciz "Hello from protected mode\n"

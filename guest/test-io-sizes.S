@@ -1,6 +1,7 @@
 /* Port I/O of every size and string I/O. Prints "ABCDEFghij" + newline through the console
  * using outw, outl and rep outsb, then reads an unclaimed port (0x300) with inb/inw/inl and
  * rep insb and prints "ones ok" if every read was all-ones, "ones bad" if not. Halts. */
+#include "include/console.inc"
   .code64
   .globl _start
 _start:
@@ -28,18 +29,7 @@ _start:
   mov buf(%rip), %rax
   cmp $-1, %rax
   jne bad
-  lea ok(%rip), %rsi
-  jmp print
-bad: lea nok(%rip), %rsi
-print: mov $0x42, %dx
-1: lodsb
-  test %al, %al
-  jz 2f
-  outb %al, %dx
-  jmp 1b
-2: hlt
+  OK_OR_BAD ones
 str: .ascii "ghij\n"
-ok: .asciz "ones ok\n"
-nok: .asciz "ones bad\n"
   .balign 8
 buf: .quad 0

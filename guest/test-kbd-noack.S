@@ -1,6 +1,7 @@
 /* Keyboard without ack: waits for the first key and prints it, then keeps looking 2000 more
  * times without acking. It must keep seeing that same key with STATUS 1; if DATA or STATUS ever
  * change it prints "changed". Then "done", halt. Run: --mode long, with keys on stdin. */
+#include "include/console.inc"
   .code64
   .globl _start
 _start:
@@ -23,12 +24,7 @@ _start:
   lea done(%rip), %rsi
   jmp 4f
 3: lea changed(%rip), %rsi
-4: mov $0x42, %dx
-5: lodsb
-  test %al, %al
-  jz 6f
-  outb %al, %dx
-  jmp 5b
-6: hlt
+4: PUTS
+  hlt
 done: .asciz "done\n"
 changed: .asciz "changed\n"

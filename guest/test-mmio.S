@@ -1,5 +1,6 @@
 /* MMIO to an address with no RAM and no device (128 MiB + 16 MiB, inside the identity map of a
  * 128 MiB guest): reads must give all-ones, writes must vanish. Prints "mmio ok" or "mmio bad". */
+#include "include/console.inc"
   .code64
   .globl _start
 _start:
@@ -11,15 +12,4 @@ _start:
   movb (%rdi), %al
   cmp $0xff, %al
   jne bad
-  lea ok(%rip), %rsi
-  jmp print
-bad: lea nok(%rip), %rsi
-print: mov $0x42, %dx
-1: lodsb
-  test %al, %al
-  jz 2f
-  outb %al, %dx
-  jmp 1b
-2: hlt
-ok: .asciz "mmio ok\n"
-nok: .asciz "mmio bad\n"
+  OK_OR_BAD mmio
