@@ -46,6 +46,8 @@ export function buildGuests(): void {
   mkdirSync(OUT, { recursive: true });
   cGuest64("demo", ["guest/demo.c"]);
   cGuest64("demo-50ms", ["guest/demo.c"], ["-DTICK_MS=50"]);
+  cGuest64("hypercalls", ["guest/hypercalls.c"]);
+  cGuest64("test-hostile", ["guest/test-hostile.c"]);
   rawGuest("hello-real", "guest/hello-real.S", 16);
   rawGuest("hello-32", "guest/hello-32.S", 32);
   rawGuest("hello-long", "guest/hello-long.S", 64);

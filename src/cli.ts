@@ -15,10 +15,17 @@ export interface CliOptions {
   mode?: CpuMode;
   load?: number;
   entry?: number;
-  stats: boolean;
+  stats: false | "text" | "json";
   trace: boolean;
+  regs: boolean;
+  peeks: Peek[];
   kvmPath: string;
 }
+
+/** --peek ADDR[:LEN]: guest-physical memory to dump at exit. */
+export interface Peek { addr: number; length: number }
+export const PEEK_DEFAULT = 16;
+export const PEEK_MAX = 64 << 10;
 
 export const BUILTIN_GUESTS = ["demo", "demo-raw"] as const;
 
@@ -39,15 +46,20 @@ Options:
                       an ELFCLASS32 guest may ask for paged, 32-bit paging on)
       --load ADDR     raw binary: guest-physical load address (default 0)
       --entry ADDR    raw binary: first instruction (default: the load address)
-      --stats         at exit, print counters to stderr: exits by reason, port I/O by port,
-                      timer events fired and lost, keys delivered
-      --trace         print one line per VM exit to stderr
+      --stats[=json]  at exit, print counters to stderr: exits by reason, port I/O by port,
+                      hypercalls, timer events fired and lost, keys delivered, where guest RAM
+                      is mapped; =json prints them as one JSON object
+      --trace         print one line per VM exit to stderr: reason, port or address, size,
+                      direction, data
+      --regs          at exit, print the vCPU registers to stderr, one per line
+      --peek ADDR[:LEN]  at exit, hex-dump LEN bytes (default ${PEEK_DEFAULT}) of guest-physical
+                      memory at ADDR to stderr; repeatable
       --kvm PATH      the KVM device (default ${DEFAULT_KVM_PATH})
   -h, --help          this text
   -V, --version       the version
 
 Guest devices: console (port 0x42), keyboard (0x44 data, 0x45 status), timer (0x46 period in ms,
-0x47 bit 0 enable, bit 1 fired). On a terminal, keys go to the guest raw; Ctrl-A x quits,
+0x47 bit 0 enable, bit 1 fired), hypercalls (0xE9-0xEF; see guest/include/hypercall.h). On a terminal, keys go to the guest raw; Ctrl-A x quits,
 Ctrl-A Ctrl-A sends Ctrl-A.
 
 Exit status:
@@ -82,8 +94,19 @@ export function parseAddress(text: string, what: string): number {
   return v;
 }
 
+/** "0x400", "0x400:64". */
+export function parsePeek(text: string): Peek {
+  const [a, l, ...rest] = text.split(":");
+  if (rest.length > 0 || a === undefined) throw new BadInputError(`bad --peek "${text}": ADDR or ADDR:LEN`);
+  const length = l === undefined ? PEEK_DEFAULT : parseAddress(l, "--peek length");
+  if (length < 1 || length > PEEK_MAX) throw new BadInputError(`bad --peek "${text}": LEN from 1 to ${PEEK_MAX}`);
+  return { addr: parseAddress(a, "--peek"), length };
+}
+
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const o: CliOptions = { help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, kvmPath: DEFAULT_KVM_PATH };
+  const o: CliOptions = {
+    help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, regs: false, peeks: [], kvmPath: DEFAULT_KVM_PATH,
+  };
   const args = [...argv];
   while (args.length > 0) {
     let arg = args.shift()!;
@@ -107,8 +130,14 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       }
       case "--load": o.load = parseAddress(value(), "--load"); break;
       case "--entry": o.entry = parseAddress(value(), "--entry"); break;
-      case "--stats": o.stats = true; break;
+      case "--stats":
+        if (inline === undefined || inline === "text") o.stats = "text";
+        else if (inline === "json") o.stats = "json";
+        else throw new BadInputError(`bad --stats=${inline}: --stats or --stats=json`);
+        break;
       case "--trace": o.trace = true; break;
+      case "--regs": o.regs = true; break;
+      case "--peek": o.peeks.push(parsePeek(value())); break;
       case "--kvm": o.kvmPath = value(); break;
       case "--": if (args.length > 0) setGuest(o, args.shift()!); break;
       default:

@@ -27,6 +27,8 @@ export interface MachineOptions {
   clock: Clock;
   refillKeyboard: () => void;
   reportMiss: MissReporter;
+  /** Problems the guest caused that do not stop it (bad hypercall pointers): one line each. */
+  warn: (message: string) => void;
   trace?: (line: string) => void;
 }
 
@@ -49,7 +51,21 @@ export class Machine {
   ) {
     this.ports = new PortBus(opts.reportMiss);
     this.mmio = new MmioBus(opts.reportMiss);
-    this.devices = attachCoreDevices(this.ports, opts);
+    this.devices = attachCoreDevices(this.ports, {
+      ...opts,
+      memory,
+      scratch: bootArea.scratch,
+      hypercallHost: {
+        write: opts.output,
+        warn: opts.warn,
+        exitCount: () => this.stats.total,
+        ioCounts: () => ({ in: this.stats.ioIn, out: this.stats.ioOut }),
+        translate: (gva) => {
+          const t = vcpu.translate(BigInt(gva));
+          return t.valid ? t.physicalAddress : undefined;
+        },
+      },
+    });
     this.exitContext = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, opts.trace);
   }
 

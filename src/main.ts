@@ -9,7 +9,7 @@ import { enterRawMode, restoreAll } from "./host/terminal";
 import { EPIPE } from "./libc/errno";
 import * as libc from "./libc/libc";
 import { Machine } from "./machine";
-import { collectStats, formatStats } from "./report";
+import { collectStats, formatPeek, formatStats } from "./report";
 import type { VmStop } from "./vcpu/exits";
 
 const STDIN = 0;
@@ -80,6 +80,7 @@ async function run(argv: string[]): Promise<number> {
         say(`unclaimed ${bus === "port" ? "port" : "MMIO address"} 0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size}): ` +
           "reads return all-ones, writes are ignored (reported once)");
       },
+      warn: say,
       trace,
     });
   } catch (e) {
@@ -105,7 +106,10 @@ async function run(argv: string[]): Promise<number> {
     restoreAll();
     if (stop.status !== ExitStatus.Ok || stop.dumpState) say(stop.message);
     if (stop.dumpState) print(STDERR, machine.registerDump().map((l) => `  ${l}\n`).join(""));
-    if (o.stats) print(STDERR, formatStats(collectStats(machine)));
+    else if (o.regs) print(STDERR, machine.registerDump().map((l) => `${l}\n`).join(""));
+    for (const p of o.peeks) print(STDERR, formatPeek(machine.memory, p));
+    if (o.stats === "text") print(STDERR, formatStats(collectStats(machine)));
+    if (o.stats === "json") print(STDERR, JSON.stringify(collectStats(machine)) + "\n");
   } finally {
     restoreAll();
     machine.close();

@@ -1,22 +1,29 @@
-// The --stats report: collected once as plain data, then printed.
+// What microvmm prints about a VM when it ends: --stats (collected once as plain data, then
+// printed as text or JSON) and --peek hex dumps.
+import type { Peek } from "./cli";
+import type { HypercallKind } from "./devices/hypercall";
 import type { Machine } from "./machine";
+import type { GuestMemory } from "./memory/guest-memory";
 
 export interface StatsReport {
   exits: { total: number; byReason: Record<string, number> };
   portIo: Array<{ port: string; in: number; out: number }>;
+  hypercalls: Record<HypercallKind, number>;
   timer: { fired: number; lost: number };
   keyboard: { delivered: number };
   console: { dropped: number };
   unclaimed: Array<{ bus: "port" | "mmio"; addr: string; reads: number; writes: number }>;
+  memory: Array<{ guestPhysical: string; size: number; hostVirtual: string }>;
 }
 
-const hex = (n: number, width: number) => "0x" + n.toString(16).padStart(width, "0");
+const hex = (n: number, width = 0) => "0x" + n.toString(16).padStart(width, "0");
 
 export function collectStats(m: Machine): StatsReport {
   const s = m.stats;
   return {
     exits: { total: s.total, byReason: s.reasons() },
     portIo: [...s.ports.entries()].sort((a, b) => a[0] - b[0]).map(([p, c]) => ({ port: hex(p, 4), in: c.in, out: c.out })),
+    hypercalls: { ...m.devices.hypercalls.calls },
     timer: { fired: m.devices.timer.firedCount, lost: m.devices.timer.lostCount },
     keyboard: { delivered: m.devices.keyboard.delivered },
     console: { dropped: m.devices.console.dropped },
@@ -24,6 +31,7 @@ export function collectStats(m: Machine): StatsReport {
       ...[...m.ports.misses.entries()].map(([a, c]) => ({ bus: "port" as const, addr: hex(a, 4), ...c })),
       ...[...m.mmio.misses.entries()].map(([a, c]) => ({ bus: "mmio" as const, addr: hex(a, 8), ...c })),
     ],
+    memory: m.memory.regions.map((r) => ({ guestPhysical: hex(r.gpa), size: r.size, hostVirtual: hex(r.hostAddr) })),
   };
 }
 
@@ -35,9 +43,27 @@ export function formatStats(r: StatsReport): string {
     if (p.in > 0) lines.push(`    ${p.port} in: ${p.in}`);
     if (p.out > 0) lines.push(`    ${p.port} out: ${p.out}`);
   }
+  const calls = Object.entries(r.hypercalls).filter(([, n]) => n > 0);
+  if (calls.length > 0) lines.push("  hypercalls:", ...calls.map(([k, n]) => `    ${k}: ${n}`));
   lines.push(`  timer: ${r.timer.fired} fired, ${r.timer.lost} lost`);
   lines.push(`  keyboard: ${r.keyboard.delivered} keys delivered`);
   if (r.console.dropped > 0) lines.push(`  console: ${r.console.dropped} unprintable bytes dropped`);
   for (const u of r.unclaimed) lines.push(`  unclaimed ${u.bus} ${u.addr}: ${u.reads} reads, ${u.writes} writes`);
+  for (const m of r.memory) lines.push(`  guest RAM ${m.guestPhysical} (${m.size >> 20} MiB) at host ${m.hostVirtual}`);
   return lines.join("\n") + "\n";
+}
+
+/** Hex dump, 16 bytes a line: "0x00000400: 2a 00 … 00  *..............." */
+export function formatPeek(memory: GuestMemory, p: Peek): string {
+  if (!memory.contains(p.addr, p.length)) return `peek ${hex(p.addr)}+${p.length}: not in guest RAM\n`;
+  const bytes = new Uint8Array(p.length);
+  memory.read(p.addr, bytes);
+  let out = "";
+  for (let off = 0; off < bytes.length; off += 16) {
+    const row = bytes.subarray(off, off + 16);
+    const hexes = [...row].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    const text = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
+    out += `${hex(p.addr + off, 8)}: ${hexes.padEnd(47)}  ${text}\n`;
+  }
+  return out;
 }

@@ -68,18 +68,20 @@ export function handleExit(ctx: ExitContext): VmStop | undefined {
   const v = ctx.runView;
   const reason = v.getUint32(EXIT_REASON, true);
   ctx.stats.countExit(reason);
+  // One trace line per counted exit; I/O and MMIO exits write their own, with the data.
+  if (ctx.trace !== undefined && reason !== KVM_EXIT_IO && reason !== KVM_EXIT_MMIO) {
+    ctx.trace(`exit ${EXIT_REASON_NAMES[reason] ?? `reason ${reason}`}`);
+  }
   switch (reason) {
     case KVM_EXIT_IO:
       return handleIo(ctx);
     case KVM_EXIT_MMIO:
       return handleMmio(ctx);
     case KVM_EXIT_HLT:
-      ctx.trace?.("exit HLT");
       return { status: ExitStatus.Ok, message: "guest halted", dumpState: false };
     case KVM_EXIT_INTR:
       return undefined;
     case KVM_EXIT_SHUTDOWN:
-      ctx.trace?.("exit SHUTDOWN");
       return failed("guest triple-faulted (KVM_EXIT_SHUTDOWN): an exception could not be delivered");
     case KVM_EXIT_FAIL_ENTRY: {
       const why = v.getBigUint64(FAIL_REASON, true);

@@ -22,7 +22,7 @@ describe.skipIf(!hasKvm)("devices on real KVM", () => {
 
   test("a 6 GiB guest: RAM above the 3-4 GiB hole is mapped and reachable", async () => {
     const r = await runVmm(["-m", "6G", "--mode", "long", "--load", "0x17fff0000", guest("hello-long.bin")]);
-    expect(r).toEqual({ status: 0, stdout: "Hello from long mode\n", stderr: "" });
+    expect(r).toEqual({ status: 0, stdout: "Hello, world!\nHello from long mode\n", stderr: "" });
   });
 
   test("output closed by the reader (| head): quiet end, status 141", async () => {
@@ -70,8 +70,8 @@ describe.skipIf(!hasKvm)("devices on real KVM", () => {
   test("--trace prints one line per exit", async () => {
     const r = await runVmm(["--trace", "--mode", "long", guest("hello-long.bin")]);
     const lines = r.stderr.trim().split("\n");
-    expect(lines.length).toBe("Hello from long mode\n".length + 1);
-    expect(lines[0]).toBe("exit IO out port=0x0042 (console) size=1 data=48");
+    expect(lines.length).toBe("Hello, world!\n".length + "Hello from long mode\n".length + 1);
+    expect(lines[0]).toBe("exit IO out port=0x00e9 (hypercall) size=1 data=48");
     expect(lines.at(-1)).toBe("exit HLT");
   });
 
