@@ -14,6 +14,8 @@ export interface StatsReport {
   console: { dropped: number };
   unclaimed: Array<{ bus: "port" | "mmio"; addr: string; reads: number; writes: number }>;
   memory: Array<{ guestPhysical: string; size: number; hostVirtual: string }>;
+  kvmRun: { size: number; hostVirtual: string };
+  bootArea: { mode: string; base: string; size: number; gdt: string; scratch: string; pageTables: string; pageTablePages: number; stackTop: string };
 }
 
 const hex = (n: number, width = 0) => "0x" + n.toString(16).padStart(width, "0");
@@ -32,6 +34,11 @@ export function collectStats(m: Machine): StatsReport {
       ...[...m.mmio.misses.entries()].map(([a, c]) => ({ bus: "mmio" as const, addr: hex(a, 8), ...c })),
     ],
     memory: m.memory.regions.map((r) => ({ guestPhysical: hex(r.gpa), size: r.size, hostVirtual: hex(r.hostAddr) })),
+    kvmRun: { size: m.vcpu.runSize, hostVirtual: hex(m.vcpu.runAddr) },
+    bootArea: {
+      mode: m.mode, base: hex(m.bootArea.base), size: m.bootArea.size, gdt: hex(m.bootArea.gdt), scratch: hex(m.bootArea.scratch),
+      pageTables: hex(m.bootArea.pageTables), pageTablePages: m.bootArea.pageTablePages, stackTop: hex(m.bootArea.stackTop),
+    },
   };
 }
 
@@ -50,6 +57,10 @@ export function formatStats(r: StatsReport): string {
   if (r.console.dropped > 0) lines.push(`  console: ${r.console.dropped} unprintable bytes dropped`);
   for (const u of r.unclaimed) lines.push(`  unclaimed ${u.bus} ${u.addr}: ${u.reads} reads, ${u.writes} writes`);
   for (const m of r.memory) lines.push(`  guest RAM ${m.guestPhysical} (${m.size >> 20} MiB) at host ${m.hostVirtual}`);
+  lines.push(`  kvm_run: ${r.kvmRun.size} bytes at host ${r.kvmRun.hostVirtual}`);
+  const b = r.bootArea;
+  lines.push(`  boot area (${b.mode} mode): ${b.base}+${b.size >> 10}K: GDT ${b.gdt}, scratch ${b.scratch}, ` +
+    `${b.pageTablePages} page-table pages at ${b.pageTables}, stack top ${b.stackTop}`);
   return lines.join("\n") + "\n";
 }
 

@@ -132,7 +132,8 @@ export class Vcpu {
   readonly run: Uint8Array;
   readonly runView: DataView;
 
-  constructor(readonly id: number, readonly fd: number, private readonly runAddr: number, readonly runSize: number) {
+  /** runAddr: where kvm_run is mapped in this process; runSize: KVM_GET_VCPU_MMAP_SIZE. */
+  constructor(readonly id: number, readonly fd: number, readonly runAddr: number, readonly runSize: number) {
     const ab = libc.hostView(runAddr, runSize);
     this.run = new Uint8Array(ab);
     this.runView = new DataView(ab);

@@ -92,3 +92,22 @@ describe.skipIf(!hasKvm)("hypercalls on real KVM", () => {
     }
   });
 });
+
+describe.skipIf(!hasKvm)("docs/tour.md's numbers", () => {
+  test("match a run of the hello guest now", async () => {
+    const tour = await Bun.file(`${ROOT}/docs/tour.md`).text();
+    const r = await runVmm(["--stats", "--regs", "--mode", "long", guest("hello-long.bin")]);
+    const err = r.stderr.split("\n");
+    for (const line of ["  exits: 36", "    0x0042 out: 21", "    0x00e9 out: 14",
+      "  boot area (long mode): 0x7ff7000+36K: GDT 0x7ff7000, scratch 0x7ff8000, 3 page-table pages at 0x7ff9000, stack top 0x8000000"]) {
+      expect(err).toContain(line);
+      expect(tour).toContain(line.trim());
+    }
+    for (const reg of ["rip=0x0000000000000039", "rsp=0x0000000008000000", "cr3=0x0000000007ff9000", "rax=0x000000000000002a"]) {
+      expect(err).toContain(reg);
+      expect(tour).toContain(reg);
+    }
+    const kvmRun = /kvm_run: (\d+) bytes/.exec(r.stderr)![1];
+    expect(tour).toContain(`kvm_run: ${kvmRun} bytes`);
+  });
+});
