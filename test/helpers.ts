@@ -45,12 +45,24 @@ export async function runVmm(args: string[], opts: { stdin?: string; timeoutMs?:
   return { status, stdout, stderr };
 }
 
-/** Runs a command where KVM is hardware-style (see hardwareKvm). */
-export async function runHardware(cmd: string[], timeoutMs = 300_000): Promise<RunResult> {
-  const argv = hardwareKvm.how === "nested" ? [NESTED_RUN, "--", ...cmd] : cmd;
-  const p = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  clearTimeout(timer);
-  return { status, stdout, stderr };
+/** The nested runner's own exit status when its machine failed (boot hang, crash, timeout). */
+const NESTED_MACHINE_FAILED = 125;
+
+/**
+ * Runs a command where KVM is hardware-style (see hardwareKvm). Nested, the runner gets its own
+ * time limit (so its QEMU goes with it) and one retry if its machine, not the command, failed.
+ */
+export async function runHardware(cmd: string[], timeoutSec = 150): Promise<RunResult> {
+  const once = async (): Promise<RunResult> => {
+    const argv = hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", String(timeoutSec), "--", ...cmd] : cmd;
+    const p = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => p.kill("SIGKILL"), (timeoutSec + 30) * 1000);
+    const [stdout, stderr, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    clearTimeout(timer);
+    return { status, stdout, stderr };
+  };
+  const first = await once();
+  if (hardwareKvm.how !== "nested" || first.status !== NESTED_MACHINE_FAILED) return first;
+  console.error(`nested runner failed (${first.stderr.trim().split("\n").at(-1)}); retrying once`);
+  return once();
 }

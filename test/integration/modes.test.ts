@@ -37,7 +37,7 @@ describe.skipIf(!hasKvm)("CPU modes on this KVM", () => {
 // 32-bit non-PAE paging needs hardware-style KVM: run directly where /dev/kvm is hardware,
 // through the nested runner where it is not.
 test.skipIf(hardwareKvm.how === "skip")(`paged mode (raw and ELF) on hardware-style KVM${hardwareKvm.why ? ` — skipped: ${hardwareKvm.why}` : ""}`, async () => {
-  const run = (file: string) => `./dist/microvmm ${SHOW.join(" ")} --mode paged guest/build/${file} 2>&1; echo "status=$?"`;
+  const run = (file: string) => `timeout 60 ./dist/microvmm ${SHOW.join(" ")} --mode paged guest/build/${file} 2>&1; echo "status=$?"`;
   const r = await runHardware(["sh", "-c", `${run("hello-32.bin")}; ${run("hello-32.elf")}`]);
   const runs = r.stdout.split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n").split(/status=(\d+)\n?/);
   for (const i of [0, 2]) {
@@ -49,4 +49,4 @@ test.skipIf(hardwareKvm.how === "skip")(`paged mode (raw and ELF) on hardware-st
     expect(runs[i + 1]).toBe("0");
   }
   expect(r.status).toBe(0);
-}, 300_000);
+}, 400_000);

@@ -20,7 +20,7 @@ describe("command line", () => {
 
   test("options", () => {
     expect(parseArgs(["-m", "64M", "--mode=long", "--load", "0x1000", "--stats", "g.bin"])).toMatchObject({
-      memorySize: 64 << 20, mode: "long", load: 0x1000, stats: true, trace: false, guest: "g.bin",
+      memorySize: 64 << 20, mode: "long", load: 0x1000, stats: "text", trace: false, guest: "g.bin",
     });
     expect(() => parseArgs([])).toThrow(/no guest given/);
     expect(() => parseArgs(["--mode", "virtual", "g"])).toThrow(/bad --mode/);
