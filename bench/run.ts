@@ -1,6 +1,7 @@
 // `npm run bench`: figures and ratios, each measured in this run against its reference.
 //   exit round trip   200 000 port-I/O exits: microvmm vs the minimal C loop (target ≤ 1.05×)
-//   hello process     whole-process time of microvmm running a hello guest (target ≤ 15 ms)
+//   hello process     whole-process time of microvmm running a hello guest (target ≤ 15 ms),
+//                     beside a compiled Bun program that only prints (the runtime's own floor)
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -38,9 +39,20 @@ console.log(`  C loop    ${cMs.toFixed(0)} ms  (${((cMs * 1000) / exits).toFixed
 console.log(`  microvmm  ${oursMs.toFixed(0)} ms  (${((oursMs * 1000) / exits).toFixed(2)} µs/exit)`);
 console.log(`  ratio     ${(oursMs / cMs).toFixed(3)}× the C loop (target ≤ 1.05×)`);
 
-// 2. Whole-process time of a hello guest.
+// 2. Whole-process time of a hello guest, alternating with the bare runtime.
+const bareBin = join(OUT, "bare");
+const bun = Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", join(ROOT, "bench/bare.ts"), "--outfile", bareBin], { stdout: "pipe", stderr: "inherit" });
+if (bun.exitCode !== 0) throw new Error("cannot build bench/bare.ts");
 const hello: number[] = [];
+const bare: number[] = [];
 timeOnce([BIN, "--mode", "long", guest("hello-long.bin")]); // warm the page cache
-for (let i = 0; i < 30; i++) hello.push(timeOnce([BIN, "--mode", "long", guest("hello-long.bin")]));
+timeOnce([bareBin]);
+for (let i = 0; i < 30; i++) {
+  hello.push(timeOnce([BIN, "--mode", "long", guest("hello-long.bin")]));
+  bare.push(timeOnce([bareBin]));
+}
 const helloMs = median(hello);
-console.log(`hello guest, whole process (median of 30): ${helloMs.toFixed(1)} ms — ${(helloMs / 15).toFixed(2)}× the 15 ms target`);
+const bareMs = median(bare);
+console.log("hello guest, whole process (median of 30):");
+console.log(`  microvmm        ${helloMs.toFixed(1)} ms — ${(helloMs / 15).toFixed(2)}× the 15 ms target`);
+console.log(`  bare Bun hello  ${bareMs.toFixed(1)} ms (the runtime alone; microvmm adds ${(helloMs - bareMs).toFixed(1)} ms)`);

@@ -137,7 +137,8 @@ async function main(): Promise<never> {
       status = ExitStatus.Internal;
     }
   }
-  process.exit(status);
+  restoreAll();
+  libc.exitNow(status);
 }
 
 await main();

@@ -114,11 +114,13 @@ function handleIo(ctx: ExitContext): VmStop | undefined {
   const size = v.getUint8(IO_SIZE);
   const port = v.getUint16(IO_PORT, true);
   const count = v.getUint32(IO_COUNT, true);
-  const dataOffset = Number(v.getBigUint64(IO_DATA_OFFSET, true));
+  // data_offset is a u64; read as two halves (no BigInt on the hot path).
+  const dataOffset = v.getUint32(IO_DATA_OFFSET, true);
+  const dataOffsetHigh = v.getUint32(IO_DATA_OFFSET + 4, true);
   ctx.stats.countPort(port, out);
   // The data area lies inside kvm_run; KVM says where. Check it anyway: a wrong offset must not
   // make us read or write past the mapping.
-  if ((size !== 1 && size !== 2 && size !== 4) || dataOffset + count * size > ctx.run.length) {
+  if ((size !== 1 && size !== 2 && size !== 4) || dataOffsetHigh !== 0 || dataOffset + count * size > ctx.run.length) {
     return failed(`malformed KVM_EXIT_IO: port 0x${port.toString(16)} size ${size} count ${count} data_offset 0x${dataOffset.toString(16)}`);
   }
   // `rep ins/outs` arrive as one exit with count elements of size bytes each.
