@@ -1,12 +1,16 @@
 // Builds the guests in guest/ with the system gcc/binutils, then dist/microvmm with
 // `bun build --compile` (the demo guests are embedded). `bun run build.ts --guests` stops after the guests.
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { makeImage } from "./src/tools/mkimage";
 
 const OUT = "guest/build";
 
 // -mno-red-zone: no interrupts here, but guests that add them must not lose the stack below RSP.
+// -mgeneral-regs-only: no SSE from the compiler. microvmm enables SSE for guests, but a software
+// KVM (instruction emulation instead of VMX/SVM) may not emulate every SSE instruction, and these
+// guests should run everywhere.
 const CFLAGS64 = [
-  "-m64", "-O2", "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-stack-protector",
+  "-m64", "-O2", "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-stack-protector", "-mgeneral-regs-only",
   "-fcf-protection=none", "-fno-asynchronous-unwind-tables", "-mno-red-zone", "-nostdlib", "-static",
   "-no-pie", "-Wl,--build-id=none", "-Wl,--no-warn-rwx-segments", "-Wa,--noexecstack",
   "-Wall", "-Wextra", "-Werror",
@@ -48,6 +52,9 @@ export function buildGuests(): void {
   cGuest64("demo-50ms", ["guest/demo.c"], ["-DTICK_MS=50"]);
   cGuest64("hypercalls", ["guest/hypercalls.c"]);
   cGuest64("test-hostile", ["guest/test-hostile.c"]);
+  for (const g of ["disk", "sysinfo", "test-disk-errors", "test-disk-kill"]) cGuest64(g, [`guest/${g}.c`]);
+  cGuest64("bench-disk-read", ["guest/bench-disk.c"], ["-DWRITE=0"]);
+  cGuest64("bench-disk-write", ["guest/bench-disk.c"], ["-DWRITE=1"]);
   rawGuest("hello-real", "guest/hello-real.S", 16);
   rawGuest("hello-32", "guest/hello-32.S", 32);
   rawGuest("hello-long", "guest/hello-long.S", 64);
@@ -58,6 +65,16 @@ export function buildGuests(): void {
   }
 }
 
+/** The disk demo's image: two files to read and a log to append to (docs/disk.md). */
+function buildDemoImage(): void {
+  const text = (s: string) => new TextEncoder().encode(s);
+  writeFileSync(`${OUT}/disk.img`, makeImage([
+    { name: "hello.txt", data: text("Hello from the disk!\nThis file came through microvmm's paravirtual disk.\n") },
+    { name: "motd", data: text("Nothing to see here.\n") },
+    { name: "log", data: text("log created by build.ts\n"), capacity: 8 },
+  ]));
+}
+
 function buildExecutable(): void {
   mkdirSync("dist", { recursive: true });
   sh([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "src/main.ts", "--outfile", "dist/microvmm"]);
@@ -65,4 +82,5 @@ function buildExecutable(): void {
 }
 
 buildGuests();
+buildDemoImage();
 if (!process.argv.includes("--guests")) buildExecutable();

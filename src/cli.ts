@@ -2,6 +2,7 @@
 import { CPU_MODES, type CpuMode } from "./arch/cpu-modes";
 import { DEFAULT_MEMORY_SIZE, MAX_MEMORY_SIZE, MIN_MEMORY_SIZE } from "./arch/layout";
 import { BadInputError, ExitStatus } from "./errors";
+import { parseDiskSpec, type DiskSpec } from "./host/disk-image";
 import { DEFAULT_KVM_PATH } from "./kvm/kvm";
 
 export const VERSION = "0.1.0";
@@ -19,6 +20,8 @@ export interface CliOptions {
   trace: boolean;
   regs: boolean;
   peeks: Peek[];
+  disks: DiskSpec[];
+  memmap: boolean;
   kvmPath: string;
 }
 
@@ -54,12 +57,15 @@ Options:
       --regs          at exit, print the vCPU registers to stderr, one per line
       --peek ADDR[:LEN]  at exit, hex-dump LEN bytes (default ${PEEK_DEFAULT}) of guest-physical
                       memory at ADDR to stderr; repeatable
+      --disk FILE[,ro]  attach a disk image (drive 0, then 1, …; ,ro: read-only); repeatable
+      --memmap        at start, print the guest's memory map (as the guest is told it) to stderr
       --kvm PATH      the KVM device (default ${DEFAULT_KVM_PATH})
   -h, --help          this text
   -V, --version       the version
 
 Guest devices: console (port 0x42), keyboard (0x44 data, 0x45 status), timer (0x46 period in ms,
-0x47 bit 0 enable, bit 1 fired), hypercalls (0xE9-0xEF; see guest/include/hypercall.h). On a terminal, keys go to the guest raw; Ctrl-A x quits,
+0x47 bit 0 enable, bit 1 fired), hypercalls (0xE9-0xEF; see guest/include/hypercall.h), disk
+doorbell (0xF0) and memory map (0xF1-0xF2; see guest/include/paravirt.h and docs/disk.md). On a terminal, keys go to the guest raw; Ctrl-A x quits,
 Ctrl-A Ctrl-A sends Ctrl-A.
 
 Exit status:
@@ -105,7 +111,8 @@ export function parsePeek(text: string): Peek {
 
 export function parseArgs(argv: readonly string[]): CliOptions {
   const o: CliOptions = {
-    help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, regs: false, peeks: [], kvmPath: DEFAULT_KVM_PATH,
+    help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, regs: false, peeks: [],
+    disks: [], memmap: false, kvmPath: DEFAULT_KVM_PATH,
   };
   const args = [...argv];
   while (args.length > 0) {
@@ -138,6 +145,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "--trace": o.trace = true; break;
       case "--regs": o.regs = true; break;
       case "--peek": o.peeks.push(parsePeek(value())); break;
+      case "--disk": o.disks.push(parseDiskSpec(value())); break;
+      case "--memmap": o.memmap = true; break;
       case "--kvm": o.kvmPath = value(); break;
       case "--": if (args.length > 0) setGuest(o, args.shift()!); break;
       default:

@@ -1,12 +1,15 @@
 // One VM: guest RAM, the loaded guest, a KVM VM with one vCPU, the buses and the core devices.
 // create() reads top to bottom in KVM API order; run() hands over to the vCPU loop.
 import { initialRegs, initialSregs, planBootArea, writeBootStructures, type BootArea, type CpuMode } from "./arch/cpu-modes";
+import { applyCpuidPolicy } from "./arch/cpuid";
 import { ramLayout } from "./arch/layout";
+import { buildMemoryMap, type MemMapEntry } from "./arch/memmap";
+import type { BlockBackend } from "./devices/pv-block";
 import { attachCoreDevices, type CoreDevices } from "./board";
 import type { Clock } from "./devices/timer";
 import { loadGuest, type GuestSpec } from "./guest-image";
 import { KVM_CAP_SET_TSS_ADDR } from "./kvm/ioctls";
-import { Kvm, type Vcpu, type Vm } from "./kvm/kvm";
+import { CpuidTable, Kvm, type Vcpu, type Vm } from "./kvm/kvm";
 import type { LoadedImage } from "./loaders/image";
 import { occupied } from "./loaders/image";
 import { GuestMemory } from "./memory/guest-memory";
@@ -29,6 +32,8 @@ export interface MachineOptions {
   reportMiss: MissReporter;
   /** Problems the guest caused that do not stop it (bad hypercall pointers): one line each. */
   warn: (message: string) => void;
+  /** Disk drives, 0, 1, … in order; the caller opens and closes them. */
+  drives: readonly BlockBackend[];
   trace?: (line: string) => void;
 }
 
@@ -37,6 +42,8 @@ export class Machine {
   readonly ports: PortBus;
   readonly mmio: MmioBus;
   readonly devices: CoreDevices;
+  /** What the guest is told about its physical memory: RAM, with the boot area reserved. */
+  readonly memoryMap: MemMapEntry[];
   private readonly exitContext: ExitContext;
 
   private constructor(
@@ -51,9 +58,11 @@ export class Machine {
   ) {
     this.ports = new PortBus(opts.reportMiss);
     this.mmio = new MmioBus(opts.reportMiss);
+    this.memoryMap = buildMemoryMap(memory.regions, [{ start: bootArea.base, end: bootArea.base + bootArea.size }]);
     this.devices = attachCoreDevices(this.ports, {
       ...opts,
       memory,
+      memoryMap: this.memoryMap,
       scratch: bootArea.scratch,
       hypercallHost: {
         write: opts.output,
@@ -92,9 +101,9 @@ export class Machine {
         slot, flags: 0, guestPhysAddr: r.gpa, memorySize: r.size, userspaceAddr: r.hostAddr,
       }));
 
-      // 3. The vCPU: CPUID, then the mode's registers.
+      // 3. The vCPU: CPUID (what KVM supports, with our policy), then the mode's registers.
       const vcpu = vm.createVcpu(0);
-      vcpu.setCpuid2(kvm.getSupportedCpuid());
+      vcpu.setCpuid2(CpuidTable.fromEntries(applyCpuidPolicy(kvm.getSupportedCpuid().entries(), vcpu.id)));
       vcpu.setSregs(initialSregs(mode, vcpu.getSregs(), area, image.entry));
       vcpu.setRegs(initialRegs(mode, area, image.entry));
       return new Machine(memory, image, mode, area, kvm, vm, vcpu, opts);
@@ -108,6 +117,7 @@ export class Machine {
   async run(host: HostHooks): Promise<VmStop> {
     const stop = await runVcpu(this.vcpu, this.exitContext, host);
     this.devices.console.flush();
+    this.devices.disk.flushAll();
     this.devices.timer.update();
     return stop;
   }

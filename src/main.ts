@@ -3,7 +3,9 @@ import { readFileSync, statSync } from "node:fs";
 import { BUILTIN_GUESTS, parseArgs, USAGE, VERSION, type CliOptions } from "./cli";
 import { ExitStatus, BadInputError, HostError, UserError } from "./errors";
 import type { GuestSpec } from "./guest-image";
+import { DiskImage } from "./host/disk-image";
 import { HostInput } from "./host/input";
+import { formatMemoryMap } from "./arch/memmap";
 import { isElf } from "./loaders/elf";
 import { enterRawMode, restoreAll } from "./host/terminal";
 import { EPIPE } from "./libc/errno";
@@ -64,6 +66,15 @@ async function run(argv: string[]): Promise<number> {
   let signalled: keyof typeof SIGNALS | undefined;
   for (const s of Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>) process.on(s, () => { signalled = s; });
 
+  const drives = o.disks.map((d) => DiskImage.open(d));
+  try {
+    return await runMachine(o, guest, drives, () => signalled);
+  } finally {
+    for (const d of drives) d.close(); // flushes: every write is on disk when microvmm ends
+  }
+}
+
+async function runMachine(o: CliOptions, guest: GuestSpec, drives: DiskImage[], signal: () => keyof typeof SIGNALS | undefined): Promise<number> {
   let input: HostInput | undefined;
   const trace = o.trace ? (line: string) => print(STDERR, line + "\n") : undefined;
   let machine: Machine;
@@ -81,6 +92,7 @@ async function run(argv: string[]): Promise<number> {
           "reads return all-ones, writes are ignored (reported once)");
       },
       warn: say,
+      drives,
       trace,
     });
   } catch (e) {
@@ -90,6 +102,7 @@ async function run(argv: string[]): Promise<number> {
     throw e;
   }
 
+  if (o.memmap) print(STDERR, ["memory map:", ...formatMemoryMap(machine.memoryMap).map((l) => `  ${l}`)].join("\n") + "\n");
   let stop: VmStop;
   try {
     input = new HostInput(STDIN, enterRawMode(STDIN), machine.devices.keyboard);
@@ -97,6 +110,7 @@ async function run(argv: string[]): Promise<number> {
       poll: () => input!.pump(),
       stopRequested: () => {
         if (input!.quitRequested) return { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
+        const signalled = signal();
         if (signalled !== undefined) {
           return { status: ExitStatus.SignalBase + SIGNALS[signalled], message: `stopped by ${signalled}`, dumpState: false };
         }

@@ -2,6 +2,7 @@
 // printed as text or JSON) and --peek hex dumps.
 import type { Peek } from "./cli";
 import type { HypercallKind } from "./devices/hypercall";
+import type { BlockStats } from "./devices/pv-block";
 import type { Machine } from "./machine";
 import type { GuestMemory } from "./memory/guest-memory";
 
@@ -9,6 +10,8 @@ export interface StatsReport {
   exits: { total: number; byReason: Record<string, number> };
   portIo: Array<{ port: string; in: number; out: number }>;
   hypercalls: Record<HypercallKind, number>;
+  disk: BlockStats;
+  memoryMapCalls: number;
   timer: { fired: number; lost: number };
   keyboard: { delivered: number };
   console: { dropped: number };
@@ -26,6 +29,8 @@ export function collectStats(m: Machine): StatsReport {
     exits: { total: s.total, byReason: s.reasons() },
     portIo: [...s.ports.entries()].sort((a, b) => a[0] - b[0]).map(([p, c]) => ({ port: hex(p, 4), in: c.in, out: c.out })),
     hypercalls: { ...m.devices.hypercalls.calls },
+    disk: { ...m.devices.disk.stats },
+    memoryMapCalls: m.devices.memmap.calls,
     timer: { fired: m.devices.timer.firedCount, lost: m.devices.timer.lostCount },
     keyboard: { delivered: m.devices.keyboard.delivered },
     console: { dropped: m.devices.console.dropped },
@@ -52,6 +57,11 @@ export function formatStats(r: StatsReport): string {
   }
   const calls = Object.entries(r.hypercalls).filter(([, n]) => n > 0);
   if (calls.length > 0) lines.push("  hypercalls:", ...calls.map(([k, n]) => `    ${k}: ${n}`));
+  if (r.disk.requests > 0 || r.disk.errors > 0) {
+    lines.push(`  disk: ${r.disk.requests} requests, ${r.disk.bytesRead} bytes read, ${r.disk.bytesWritten} written, ` +
+      `${r.disk.flushes} flushes, ${r.disk.errors} errors`);
+  }
+  if (r.memoryMapCalls > 0) lines.push(`  memory map: asked ${r.memoryMapCalls} times`);
   lines.push(`  timer: ${r.timer.fired} fired, ${r.timer.lost} lost`);
   lines.push(`  keyboard: ${r.keyboard.delivered} keys delivered`);
   if (r.console.dropped > 0) lines.push(`  console: ${r.console.dropped} unprintable bytes dropped`);

@@ -8,6 +8,7 @@ export const ENXIO = 6;
 export const E2BIG = 7;
 export const EBADF = 9;
 export const EAGAIN = 11;
+export const EWOULDBLOCK = EAGAIN;
 export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;

@@ -16,6 +16,8 @@ const lib = dlopen("libc.so.6", {
   pread: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
   pwrite: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
   fsync: { args: ["i32"], returns: "i32" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
+  lseek: { args: ["i32", "i64", "i32"], returns: FFIType.i64_fast },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   isatty: { args: ["i32"], returns: "i32" },
   tcgetattr: { args: ["i32", "ptr"], returns: "i32" },
@@ -151,6 +153,21 @@ export function pwrite(fd: number, buf: Uint8Array, offset: number): number {
 
 export function fsync(fd: number): void {
   check(sym.fsync(fd), "fsync");
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+
+export function flock(fd: number, op: number): void {
+  check(sym.flock(fd, op), "flock");
+}
+
+const SEEK_END = 2;
+
+/** The size of an open file (lseek to its end; pread/pwrite do not use the offset). */
+export function fstatSize(fd: number): number {
+  return check(Number(sym.lseek(fd, 0, SEEK_END)), "lseek");
 }
 
 export const POLLIN = 0x001;

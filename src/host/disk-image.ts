@@ -1,0 +1,65 @@
+// A disk image file as a block backend: pread/pwrite at byte offsets, fsync to flush. The image
+// is locked (flock) so two VMs cannot write one image at once.
+import { BadInputError } from "../errors";
+import { EAGAIN, EWOULDBLOCK } from "../libc/errno";
+import * as libc from "../libc/libc";
+import { SECTOR, type BlockBackend } from "../devices/pv-block";
+
+export interface DiskSpec { path: string; readOnly: boolean }
+
+/** "--disk FILE" or "--disk FILE,ro". */
+export function parseDiskSpec(text: string): DiskSpec {
+  const m = /^(.*?)(,ro|,rw)?$/.exec(text)!;
+  if (m[1] === "") throw new BadInputError(`bad --disk "${text}": --disk FILE or --disk FILE,ro`);
+  return { path: m[1]!, readOnly: m[2] === ",ro" };
+}
+
+export class DiskImage implements BlockBackend {
+  private closed = false;
+
+  private constructor(readonly path: string, private readonly fd: number, readonly sectors: number, readonly readOnly: boolean) {}
+
+  static open(spec: DiskSpec): DiskImage {
+    let fd: number;
+    try {
+      fd = libc.open(spec.path, (spec.readOnly ? libc.O_RDONLY : libc.O_RDWR) | libc.O_CLOEXEC);
+    } catch (e) {
+      if (e instanceof libc.SyscallError) throw new BadInputError(`cannot open disk image ${spec.path}: ${e.message}`);
+      throw e;
+    }
+    try {
+      libc.flock(fd, (spec.readOnly ? libc.LOCK_SH : libc.LOCK_EX) | libc.LOCK_NB);
+    } catch (e) {
+      libc.close(fd);
+      if (e instanceof libc.SyscallError && (e.errno === EAGAIN || e.errno === EWOULDBLOCK)) {
+        throw new BadInputError(`disk image ${spec.path} is in use by another VM${spec.readOnly ? " for writing" : ""}`);
+      }
+      throw e;
+    }
+    const size = libc.fstatSize(fd);
+    return new DiskImage(spec.path, fd, Math.floor(size / SECTOR), spec.readOnly);
+  }
+
+  read(offset: number, dst: Uint8Array): void {
+    for (let done = 0; done < dst.length;) {
+      const n = libc.pread(this.fd, done === 0 ? dst : dst.subarray(done), offset + done);
+      if (n === 0) throw new Error(`${this.path}: unexpected end of file at ${offset + done}`);
+      done += n;
+    }
+  }
+
+  write(offset: number, src: Uint8Array): void {
+    if (this.readOnly) throw new Error(`${this.path} is read-only`);
+    for (let done = 0; done < src.length;) done += libc.pwrite(this.fd, done === 0 ? src : src.subarray(done), offset + done);
+  }
+
+  flush(): void {
+    if (!this.readOnly) libc.fsync(this.fd);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try { this.flush(); } finally { libc.close(this.fd); }
+  }
+}
