@@ -2,7 +2,7 @@
 // through the debugcon hypercall and its mode through the console, leaves 42 at 0x400 and in
 // RAX, and halts; --regs and --peek show both.
 import { describe, expect, test } from "bun:test";
-import { BIN, guest, hardwareKvm, hasKvm, ROOT, runHardware, runVmm } from "../helpers";
+import { BIN, guest, hasKvm, ROOT, runVmm } from "../helpers";
 
 const SHOW = ["--regs", "--peek", "0x400:4"];
 const expectHello = (r: { status: number; stdout: string; stderr: string }, mode: string) => {
@@ -34,19 +34,4 @@ describe.skipIf(!hasKvm)("CPU modes on this KVM", () => {
   });
 });
 
-// 32-bit non-PAE paging needs hardware-style KVM: run directly where /dev/kvm is hardware,
-// through the nested runner where it is not.
-test.skipIf(hardwareKvm.how === "skip")(`paged mode (raw and ELF) on hardware-style KVM${hardwareKvm.why ? ` — skipped: ${hardwareKvm.why}` : ""}`, async () => {
-  const run = (file: string) => `timeout 60 ./dist/microvmm ${SHOW.join(" ")} --mode paged guest/build/${file} 2>&1; echo "status=$?"`;
-  const r = await runHardware(["sh", "-c", `${run("hello-32.bin")}; ${run("hello-32.elf")}`]);
-  const runs = r.stdout.split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n").split(/status=(\d+)\n?/);
-  for (const i of [0, 2]) {
-    const out = runs[i]!.split("\n");
-    expect(out.slice(0, 2)).toEqual(["Hello, world!", "Hello from paged mode"]);
-    expect(out).toContain("rax=0x000000000000002a");
-    expect(out).toContain("cr0=0x0000000080000033"); // PE MP ET NE PG
-    expect(out).toContain("0x00000400: 2a 00 00 00                                      *...");
-    expect(runs[i + 1]).toBe("0");
-  }
-  expect(r.status).toBe(0);
-}, 400_000);
+// Paged mode needs hardware-style KVM: see hardware.test.ts.
