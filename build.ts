@@ -53,6 +53,10 @@ export function buildGuests(): void {
   cGuest64("hypercalls", ["guest/hypercalls.c"]);
   cGuest64("test-hostile", ["guest/test-hostile.c"]);
   for (const g of ["disk", "sysinfo", "test-disk-errors", "test-disk-kill"]) cGuest64(g, [`guest/${g}.c`]);
+  cGuest64("matrix-inc", ["guest/matrix.c"], ["-DPORT=0x10", "-DSTEP=1"]);
+  cGuest64("matrix-dec", ["guest/matrix.c"], ["-DPORT=0x11", "-DSTEP=-1"]);
+  cGuest64("matrix-short", ["guest/matrix.c"], ["-DPORT=0x10", "-DSTEP=1", "-DLIMIT=20000"]);
+  rawGuest("compute", "guest/compute.S", 64);
   cGuest64("bench-disk-read", ["guest/bench-disk.c"], ["-DWRITE=0"]);
   cGuest64("bench-disk-write", ["guest/bench-disk.c"], ["-DWRITE=1"]);
   rawGuest("hello-real", "guest/hello-real.S", 16);

@@ -3,12 +3,14 @@ import { Console } from "./devices/console";
 import { HYPERCALL_PORTS, Hypercalls, type HypercallHost } from "./devices/hypercall";
 import { Keyboard } from "./devices/keyboard";
 import { MemMapDevice } from "./devices/memmap";
+import { NullHypercall } from "./devices/null-hypercall";
 import { PvBlock, type BlockBackend } from "./devices/pv-block";
 import type { MemMapEntry } from "./arch/memmap";
 import { Timer, type Clock } from "./devices/timer";
 import type { GuestMemory } from "./memory/guest-memory";
 import type { PortBus } from "./vcpu/bus";
 
+export const NULL_HYPERCALL_PORT = 0x10; // 0x10, 0x11: out does nothing (a round trip to the VMM)
 export const CONSOLE_PORT = 0x42; // write: a character
 export const KEYBOARD_PORT = 0x44; // 0x44 read: key; 0x45 read: status, write 0: ack
 export const TIMER_PORT = 0x46; // 0x46 write: period (ms); 0x47: bit 0 enable, bit 1 fired
@@ -23,6 +25,7 @@ export interface CoreDevices {
   hypercalls: Hypercalls;
   disk: PvBlock;
   memmap: MemMapDevice;
+  nullHypercall: NullHypercall;
 }
 
 export interface CoreWiring {
@@ -48,7 +51,9 @@ export function attachCoreDevices(ports: PortBus, w: CoreWiring): CoreDevices {
     hypercalls: new Hypercalls(w.memory, w.scratch, w.hypercallHost),
     disk: new PvBlock(w.memory, w.drives, w.warn),
     memmap: new MemMapDevice(w.memory, w.memoryMap, w.warn),
+    nullHypercall: new NullHypercall(),
   };
+  ports.insert(NULL_HYPERCALL_PORT, 2, "null hypercall", devices.nullHypercall);
   ports.insert(CONSOLE_PORT, 1, "console", devices.console);
   ports.insert(KEYBOARD_PORT, 2, "keyboard", devices.keyboard);
   ports.insert(TIMER_PORT, 2, "timer", devices.timer);

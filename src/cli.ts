@@ -7,23 +7,36 @@ import { DEFAULT_KVM_PATH } from "./kvm/kvm";
 
 export const VERSION = "0.1.0";
 
-export interface CliOptions {
-  help: boolean;
-  version: boolean;
+/** What one VM runs with. */
+export interface VmOptions {
   /** The guest file, or the name of a built-in guest. */
   guest?: string;
+  /** Shown before its output when several VMs run ("[neo] …"). */
+  name?: string;
+  /** Its part of the CPU, as a weight (percentages are weights that add up to 100). */
+  share: number;
   memorySize: number;
   mode?: CpuMode;
   load?: number;
   entry?: number;
-  stats: false | "text" | "json";
-  trace: boolean;
   regs: boolean;
   peeks: Peek[];
   disks: DiskSpec[];
   memmap: boolean;
-  kvmPath: string;
 }
+
+export interface CliOptions extends VmOptions {
+  help: boolean;
+  version: boolean;
+  stats: false | "text" | "json";
+  trace: boolean;
+  kvmPath: string;
+  /** With --vm: the VMs, each with the options given before any --vm plus its own. */
+  vms: VmOptions[];
+  quantumMs: number;
+}
+
+export const DEFAULT_QUANTUM_MS = 100;
 
 /** --peek ADDR[:LEN]: guest-physical memory to dump at exit. */
 export interface Peek { addr: number; length: number }
@@ -36,12 +49,20 @@ export const USAGE = `microvmm ${VERSION} — a small KVM hypervisor
 
 Usage: microvmm [options] <guest>
        microvmm [options] demo | demo-raw
+       microvmm [options] --vm GUEST[:SHARE] [vm options] --vm GUEST[:SHARE] [vm options] ...
 
 <guest> is an ELF file (ELFCLASS32 starts in 32-bit protected mode, ELFCLASS64 in 64-bit long
 mode, each segment at its physical address) or a raw binary, run as one when --mode, --load or
 --entry is given.
 "demo" runs the built-in echo demo (ELF), "demo-raw" its raw-binary build: type a line and Enter,
 and the guest prints it on every timer tick.
+
+Several VMs (--vm) run in this one process and thread, one vCPU each, sharing the CPU: every
+round of --quantum gives each running VM its SHARE of the round (weights; 70 and 30 mean 70%
+and 30%; default: equal). A VM that halts or fails leaves the round; the others go on. Options
+before the first --vm apply to every VM; -m, --mode, --load, --entry, --disk, --name, --regs,
+--peek and --memmap after a --vm apply to that VM. Output lines are prefixed with "[name] ".
+Keys go to the first VM. The exit status is the worst of the VMs'.
 
 Options:
   -m, --memory SIZE   guest RAM: 64M, 2G, 512K (plain number: MiB; default ${DEFAULT_MEMORY_SIZE >> 20}M)
@@ -51,7 +72,8 @@ Options:
       --entry ADDR    raw binary: first instruction (default: the load address)
       --stats[=json]  at exit, print counters to stderr: exits by reason, port I/O by port,
                       hypercalls, timer events fired and lost, keys delivered, where guest RAM
-                      is mapped; =json prints them as one JSON object
+                      is mapped; with several VMs, guest time and share per VM and the cost of a
+                      switch; =json prints them as one JSON object
       --trace         print one line per VM exit to stderr: reason, port or address, size,
                       direction, data
       --regs          at exit, print the vCPU registers to stderr, one per line
@@ -59,6 +81,9 @@ Options:
                       memory at ADDR to stderr; repeatable
       --disk FILE[,ro]  attach a disk image (drive 0, then 1, …; ,ro: read-only); repeatable
       --memmap        at start, print the guest's memory map (as the guest is told it) to stderr
+      --vm GUEST[:SHARE]  add a VM (see above)
+      --name NAME     the VM's name in output and stats (default vm0, vm1, …)
+      --quantum TIME  the scheduling round with several VMs: 10ms, 100ms, 1s (default ${DEFAULT_QUANTUM_MS}ms)
       --kvm PATH      the KVM device (default ${DEFAULT_KVM_PATH})
   -h, --help          this text
   -V, --version       the version
@@ -109,11 +134,29 @@ export function parsePeek(text: string): Peek {
   return { addr: parseAddress(a, "--peek"), length };
 }
 
+/** "100ms", "1s", "250" (ms). */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
+  const ms = m === null ? NaN : Number(m[1]) * (m[2] === "s" ? 1000 : 1);
+  if (!(ms >= 1 && ms <= 60_000)) throw new BadInputError(`bad --quantum "${text}": 1ms to 60s, like 100ms or 1s`);
+  return ms;
+}
+
+/** "guest.elf", "guest.elf:70". */
+function parseVm(text: string, defaults: VmOptions): VmOptions {
+  const m = /^(.*?)(?::(\d+(?:\.\d+)?))?$/.exec(text)!;
+  const share = m[2] === undefined ? 1 : Number(m[2]);
+  if (m[1] === "" || !(share > 0)) throw new BadInputError(`bad --vm "${text}": GUEST or GUEST:SHARE (a share above 0)`);
+  return { ...defaults, peeks: [...defaults.peeks], disks: [...defaults.disks], guest: m[1], share };
+}
+
 export function parseArgs(argv: readonly string[]): CliOptions {
   const o: CliOptions = {
     help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, regs: false, peeks: [],
-    disks: [], memmap: false, kvmPath: DEFAULT_KVM_PATH,
+    disks: [], memmap: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS,
   };
+  // VM options go to the VM being described: the last --vm, or, before any, the defaults.
+  let vm: VmOptions = o;
   const args = [...argv];
   while (args.length > 0) {
     let arg = args.shift()!;
@@ -128,37 +171,52 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     switch (arg) {
       case "-h": case "--help": o.help = true; break;
       case "-V": case "--version": o.version = true; break;
-      case "-m": case "--memory": o.memorySize = parseSize(value()); break;
+      case "-m": case "--memory": vm.memorySize = parseSize(value()); break;
       case "--mode": {
         const m = value();
         if (!(CPU_MODES as readonly string[]).includes(m)) throw new BadInputError(`bad --mode "${m}": one of ${CPU_MODES.join(", ")}`);
-        o.mode = m as CpuMode;
+        vm.mode = m as CpuMode;
         break;
       }
-      case "--load": o.load = parseAddress(value(), "--load"); break;
-      case "--entry": o.entry = parseAddress(value(), "--entry"); break;
+      case "--load": vm.load = parseAddress(value(), "--load"); break;
+      case "--entry": vm.entry = parseAddress(value(), "--entry"); break;
       case "--stats":
         if (inline === undefined || inline === "text") o.stats = "text";
         else if (inline === "json") o.stats = "json";
         else throw new BadInputError(`bad --stats=${inline}: --stats or --stats=json`);
         break;
       case "--trace": o.trace = true; break;
-      case "--regs": o.regs = true; break;
-      case "--peek": o.peeks.push(parsePeek(value())); break;
-      case "--disk": o.disks.push(parseDiskSpec(value())); break;
-      case "--memmap": o.memmap = true; break;
+      case "--regs": vm.regs = true; break;
+      case "--peek": vm.peeks.push(parsePeek(value())); break;
+      case "--disk": vm.disks.push(parseDiskSpec(value())); break;
+      case "--memmap": vm.memmap = true; break;
+      case "--name": vm.name = value(); break;
       case "--kvm": o.kvmPath = value(); break;
+      case "--vm":
+        if (o.guest !== undefined) throw new BadInputError(`give every guest with --vm once --vm is used (got ${o.guest})`);
+        vm = parseVm(value(), o);
+        o.vms.push(vm);
+        break;
+      case "--quantum": o.quantumMs = parseDuration(value()); break;
       case "--": if (args.length > 0) setGuest(o, args.shift()!); break;
       default:
         if (arg.startsWith("-") && arg !== "-") throw new BadInputError(`unknown option ${arg} (see --help)`);
         setGuest(o, arg);
     }
   }
-  if (!o.help && !o.version && o.guest === undefined) throw new BadInputError("no guest given: microvmm [options] <guest> (see --help)");
+  if (o.help || o.version) return o;
+  if (o.vms.length === 0) {
+    if (o.guest === undefined) throw new BadInputError("no guest given: microvmm [options] <guest> (see --help)");
+    o.vms.push(o);
+  }
+  const names = o.vms.map((v, i) => v.name ?? `vm${i}`);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new BadInputError(`two VMs are named ${dup}: give each its own --name`);
   return o;
 }
 
 function setGuest(o: CliOptions, g: string): void {
-  if (o.guest !== undefined) throw new BadInputError(`one guest at a time: got ${o.guest} and ${g}`);
+  if (o.vms.length > 0) throw new BadInputError(`with --vm, give every guest with --vm (got ${g})`);
+  if (o.guest !== undefined) throw new BadInputError(`one guest at a time: got ${o.guest} and ${g} (several VMs: --vm GUEST[:SHARE] each)`);
   o.guest = g;
 }

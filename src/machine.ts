@@ -16,7 +16,7 @@ import { GuestMemory } from "./memory/guest-memory";
 import { MmioBus, PortBus, type MissReporter } from "./vcpu/bus";
 import { formatRegisters } from "./vcpu/dump";
 import { makeExitContext, type ExitContext, type VmStop } from "./vcpu/exits";
-import { runVcpu, type HostHooks } from "./vcpu/runner";
+import { runSlice, runVcpu, type HostHooks, type SliceTimer } from "./vcpu/runner";
 import { ExitStats } from "./vcpu/stats";
 
 /** Three pages the Intel KVM needs for real-mode emulation; in the MMIO hole, never RAM. */
@@ -116,10 +116,20 @@ export class Machine {
   /** Runs the vCPU until the guest stops or the host asks it to. */
   async run(host: HostHooks): Promise<VmStop> {
     const stop = await runVcpu(this.vcpu, this.exitContext, host);
+    this.finish();
+    return stop;
+  }
+
+  /** Runs the vCPU until `deadline` (performance.now() ms): why it stopped, or undefined. */
+  slice(deadline: number, timer: SliceTimer): VmStop | undefined {
+    return runSlice(this.vcpu, this.exitContext, deadline, timer);
+  }
+
+  /** When the VM has stopped: print what the console holds, flush disks, settle the timer. */
+  finish(): void {
     this.devices.console.flush();
     this.devices.disk.flushAll();
     this.devices.timer.update();
-    return stop;
   }
 
   registerDump(): string[] {

@@ -1,17 +1,19 @@
 // microvmm: parse the command line, build the VM, run it, report, and always give the terminal back.
 import { readFileSync, statSync } from "node:fs";
-import { BUILTIN_GUESTS, parseArgs, USAGE, VERSION, type CliOptions } from "./cli";
+import { BUILTIN_GUESTS, parseArgs, USAGE, VERSION, type CliOptions, type VmOptions } from "./cli";
 import { ExitStatus, BadInputError, HostError, UserError } from "./errors";
 import type { GuestSpec } from "./guest-image";
 import { DiskImage } from "./host/disk-image";
 import { HostInput } from "./host/input";
+import { outputTo } from "./host/output";
+import { runScheduled, type Schedule } from "./sched/scheduler";
 import { formatMemoryMap } from "./arch/memmap";
 import { isElf } from "./loaders/elf";
 import { enterRawMode, restoreAll } from "./host/terminal";
 import { EPIPE } from "./libc/errno";
 import * as libc from "./libc/libc";
 import { Machine } from "./machine";
-import { collectStats, formatPeek, formatStats } from "./report";
+import { collectStats, formatPeek, formatSchedule, formatStats, scheduleSummary } from "./report";
 import type { VmStop } from "./vcpu/exits";
 
 const STDIN = 0;
@@ -27,7 +29,7 @@ const MAX_GUEST_FILE = 2 ** 32;
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 const SIGPIPE = 13;
 
-async function resolveGuest(o: CliOptions): Promise<GuestSpec> {
+async function resolveGuest(o: VmOptions): Promise<GuestSpec> {
   const name = o.guest!;
   if ((BUILTIN_GUESTS as readonly string[]).includes(name)) {
     const { builtinGuest } = await import("./builtin-guests");
@@ -57,78 +59,137 @@ async function resolveGuest(o: CliOptions): Promise<GuestSpec> {
   return { name, bytes }; // refused by the loader: not ELF, and no raw options
 }
 
+type SignalName = keyof typeof SIGNALS;
+
+/** One VM, built: its machine, its name, its options, and the disks it holds. */
+interface Built { name: string; opts: VmOptions; machine: Machine; drives: DiskImage[] }
+
 async function run(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
   if (o.help) { print(STDOUT, USAGE); return ExitStatus.Ok; }
   if (o.version) { print(STDOUT, `microvmm ${VERSION}\n`); return ExitStatus.Ok; }
-  const guest = await resolveGuest(o);
+  // Every guest is read and checked before any VM is made.
+  const guests = await Promise.all(o.vms.map((v) => resolveGuest(v)));
 
-  let signalled: keyof typeof SIGNALS | undefined;
-  for (const s of Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>) process.on(s, () => { signalled = s; });
+  let signalled: SignalName | undefined;
+  for (const s of Object.keys(SIGNALS) as SignalName[]) process.on(s, () => { signalled = s; });
+  const hostStop = (input: HostInput): VmStop | undefined => {
+    if (input.quitRequested) return { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
+    if (signalled !== undefined) return { status: ExitStatus.SignalBase + SIGNALS[signalled], message: `stopped by ${signalled}`, dumpState: false };
+    return undefined;
+  };
 
-  const drives = o.disks.map((d) => DiskImage.open(d));
+  const several = o.vms.length > 1;
+  const built: Built[] = [];
+  let input: HostInput | undefined;
   try {
-    return await runMachine(o, guest, drives, () => signalled);
+    for (const [i, v] of o.vms.entries()) {
+      const name = v.name ?? `vm${i}`;
+      const drives: DiskImage[] = [];
+      try {
+        for (const d of v.disks) drives.push(DiskImage.open(d));
+        const machine = createMachine(o, v, guests[i]!, drives, several ? name : undefined, i === 0 ? () => input?.pump() : () => {});
+        built.push({ name, opts: v, machine, drives });
+      } catch (e) {
+        for (const d of drives) d.close();
+        throw e;
+      }
+      if (v.memmap) print(STDERR, [`${several ? `[${name}] ` : ""}memory map:`, ...formatMemoryMap(built[i]!.machine.memoryMap).map((l) => `  ${l}`)].join("\n") + "\n");
+    }
+    input = new HostInput(STDIN, enterRawMode(STDIN), built[0]!.machine.devices.keyboard);
+    const hooks = { poll: () => input!.pump(), stopRequested: () => hostStop(input!) };
+    if (!several) {
+      const b = built[0]!;
+      const stop = await b.machine.run(hooks);
+      restoreAll();
+      report(o, b, stop, "");
+      return stop.status;
+    }
+    const status = statusLine(built);
+    const schedule = await runScheduled(built.map((b) => ({ name: b.name, share: b.opts.share, slice: (d, t) => b.machine.slice(d, t) })), o.quantumMs,
+      { ...hooks, tick: status.show });
+    status.clear();
+    restoreAll();
+    let worst: number = ExitStatus.Ok;
+    schedule.accounts.forEach((a, i) => {
+      const b = built[i]!;
+      b.machine.finish();
+      report(o, b, a.stop!, `[${b.name}] `);
+      worst = Math.max(worst, a.stop!.status);
+    });
+    printSchedule(o, schedule, built);
+    return worst;
   } finally {
-    for (const d of drives) d.close(); // flushes: every write is on disk when microvmm ends
+    restoreAll();
+    for (const b of built) {
+      b.machine.close();
+      for (const d of b.drives) d.close(); // flushes: every write is on disk when microvmm ends
+    }
   }
 }
 
-async function runMachine(o: CliOptions, guest: GuestSpec, drives: DiskImage[], signal: () => keyof typeof SIGNALS | undefined): Promise<number> {
-  let input: HostInput | undefined;
-  const trace = o.trace ? (line: string) => print(STDERR, line + "\n") : undefined;
-  let machine: Machine;
+function createMachine(o: CliOptions, v: VmOptions, guest: GuestSpec, drives: DiskImage[], prefix: string | undefined,
+  refillKeyboard: () => void): Machine {
+  const tag = prefix === undefined ? "" : `[${prefix}] `;
+  const warn = (m: string) => say(`${tag}${m}`);
   try {
-    machine = Machine.create({
-      memorySize: o.memorySize,
+    return Machine.create({
+      memorySize: v.memorySize,
       kvmPath: o.kvmPath,
       guest,
-      output: (bytes) => libc.writeAll(STDOUT, bytes),
+      output: outputTo(STDOUT, prefix === undefined ? undefined : tag),
       clock: () => performance.now(),
-      refillKeyboard: () => input?.pump(),
+      refillKeyboard,
       reportMiss: (bus, addr, size, write) => {
         if (bus === "mmio" && !o.trace && !o.stats) return;
-        say(`unclaimed ${bus === "port" ? "port" : "MMIO address"} 0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size}): ` +
+        warn(`unclaimed ${bus === "port" ? "port" : "MMIO address"} 0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size}): ` +
           "reads return all-ones, writes are ignored (reported once)");
       },
-      warn: say,
+      warn,
       drives,
-      trace,
+      trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
     });
   } catch (e) {
     if (e instanceof libc.SyscallError && e.call === "mmap(guest RAM)") {
-      throw new HostError(`cannot reserve ${o.memorySize >> 20} MiB of guest RAM: ${e.message} — lower --memory`);
+      throw new HostError(`${tag}cannot reserve ${v.memorySize >> 20} MiB of guest RAM: ${e.message} — lower --memory`);
     }
     throw e;
   }
+}
 
-  if (o.memmap) print(STDERR, ["memory map:", ...formatMemoryMap(machine.memoryMap).map((l) => `  ${l}`)].join("\n") + "\n");
-  let stop: VmStop;
-  try {
-    input = new HostInput(STDIN, enterRawMode(STDIN), machine.devices.keyboard);
-    stop = await machine.run({
-      poll: () => input!.pump(),
-      stopRequested: () => {
-        if (input!.quitRequested) return { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
-        const signalled = signal();
-        if (signalled !== undefined) {
-          return { status: ExitStatus.SignalBase + SIGNALS[signalled], message: `stopped by ${signalled}`, dumpState: false };
-        }
-        return undefined;
-      },
-    });
-    restoreAll();
-    if (stop.status !== ExitStatus.Ok || stop.dumpState) say(stop.message);
-    if (stop.dumpState) print(STDERR, machine.registerDump().map((l) => `  ${l}\n`).join(""));
-    else if (o.regs) print(STDERR, machine.registerDump().map((l) => `${l}\n`).join(""));
-    for (const p of o.peeks) print(STDERR, formatPeek(machine.memory, p));
-    if (o.stats === "text") print(STDERR, formatStats(collectStats(machine)));
-    if (o.stats === "json") print(STDERR, JSON.stringify(collectStats(machine)) + "\n");
-  } finally {
-    restoreAll();
-    machine.close();
+/** What one VM's end looks like on stderr: why (if not a plain halt), registers, peeks, stats. */
+function report(o: CliOptions, b: Built, stop: VmStop, tag: string): void {
+  const m = b.machine;
+  if (stop.status !== ExitStatus.Ok || stop.dumpState || tag !== "") say(`${tag}${stop.message}`);
+  if (stop.dumpState) print(STDERR, m.registerDump().map((l) => `${tag}  ${l}\n`).join(""));
+  else if (b.opts.regs) print(STDERR, m.registerDump().map((l) => `${tag}${l}\n`).join(""));
+  for (const p of b.opts.peeks) print(STDERR, formatPeek(m.memory, p).replace(/^/gm, tag));
+  if (o.stats === "text") print(STDERR, formatStats(collectStats(m)).replace(/^(?=.)/gm, tag));
+  if (o.stats === "json" && tag === "") print(STDERR, JSON.stringify(collectStats(m)) + "\n");
+}
+
+function printSchedule(o: CliOptions, s: Schedule, built: Built[]): void {
+  const summary = scheduleSummary(s);
+  if (o.stats === "text") print(STDERR, formatSchedule(summary));
+  if (o.stats === "json") {
+    const vms = summary.vms.map((v, i) => ({ ...v, stats: collectStats(built[i]!.machine) }));
+    print(STDERR, JSON.stringify({ ...summary, vms }) + "\n");
   }
-  return stop.status;
+}
+
+/** On a terminal, a line on stderr with the shares so far, redrawn once a second. */
+function statusLine(built: Built[]): { show: (s: Schedule) => void; clear: () => void } {
+  if (!libc.isatty(STDERR)) return { show: () => {}, clear: () => {} };
+  let shown = false;
+  return {
+    show: (s) => {
+      const total = s.accounts.reduce((n, a) => n + a.guestMs, 0) || 1;
+      const parts = s.accounts.map((a, i) => `${built[i]!.name} ${((100 * a.guestMs) / total).toFixed(1)}%`);
+      print(STDERR, `\r\x1b[K${parts.join("  ")}  (${(s.elapsedMs / 1000).toFixed(0)} s)`);
+      shown = true;
+    },
+    clear: () => { if (shown) print(STDERR, "\r\x1b[K"); },
+  };
 }
 
 async function main(): Promise<never> {

@@ -5,6 +5,7 @@ import type { HypercallKind } from "./devices/hypercall";
 import type { BlockStats } from "./devices/pv-block";
 import type { Machine } from "./machine";
 import type { GuestMemory } from "./memory/guest-memory";
+import type { Schedule } from "./sched/scheduler";
 
 export interface StatsReport {
   exits: { total: number; byReason: Record<string, number> };
@@ -87,4 +88,35 @@ export function formatPeek(memory: GuestMemory, p: Peek): string {
     out += `${hex(p.addr + off, 8)}: ${hexes.padEnd(47)}  ${text}\n`;
   }
   return out;
+}
+
+export interface ScheduleSummary {
+  elapsedMs: number;
+  switches: number;
+  /** Average wall time from one VM's slice to the next VM's, in microseconds. */
+  switchCostUs: number;
+  vms: Array<{ name: string; guestMs: number; askedPercent: number; achievedPercent: number; slices: number; status: number }>;
+}
+
+export function scheduleSummary(s: Schedule): ScheduleSummary {
+  const totalShare = s.accounts.reduce((n, a) => n + a.vm.share, 0);
+  const totalGuest = s.accounts.reduce((n, a) => n + a.guestMs, 0) || 1;
+  return {
+    elapsedMs: s.elapsedMs,
+    switches: s.switches,
+    switchCostUs: s.switches === 0 ? 0 : (1000 * s.switchMs) / s.switches,
+    vms: s.accounts.map((a) => ({
+      name: a.vm.name, guestMs: a.guestMs, askedPercent: (100 * a.vm.share) / totalShare,
+      achievedPercent: (100 * a.guestMs) / totalGuest, slices: a.slices, status: a.stop?.status ?? 0,
+    })),
+  };
+}
+
+export function formatSchedule(s: ScheduleSummary): string {
+  const lines = [`schedule: ${(s.elapsedMs / 1000).toFixed(2)} s, ${s.switches} switches, ${s.switchCostUs.toFixed(1)} µs per switch`];
+  for (const v of s.vms) {
+    lines.push(`  ${v.name}: ${(v.guestMs / 1000).toFixed(3)} s of guest time, ${v.achievedPercent.toFixed(1)}% (asked ${v.askedPercent.toFixed(1)}%), ` +
+      `${v.slices} slices, status ${v.status}`);
+  }
+  return lines.join("\n") + "\n";
 }

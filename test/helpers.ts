@@ -66,3 +66,26 @@ export async function runHardware(cmd: string[], timeoutSec = 150): Promise<RunR
   console.error(`nested runner failed (${first.stderr.trim().split("\n").at(-1)}); retrying once`);
   return once();
 }
+
+/** Reads a process's stdout as it comes: `until(pred)` waits for the text so far to satisfy pred. */
+export function outputReader(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  const r = {
+    text: "",
+    /** Resolves once pred(text) holds; throws if the stream ends first. */
+    async until(pred: (text: string) => boolean): Promise<string> {
+      while (!pred(r.text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`output ended before the expected text; it was: ${JSON.stringify(r.text)}`);
+        r.text += decoder.decode(value, { stream: true });
+      }
+      return r.text;
+    },
+    /** Waits for `s` to appear. */
+    contains: (s: string) => r.until((t) => t.includes(s)),
+    /** Stops reading (the writer then sees EPIPE). */
+    cancel: () => reader.cancel(),
+  };
+  return r;
+}

@@ -1,17 +1,27 @@
-// The vCPU loop: KVM_RUN, handle the exit, repeat. It runs on the main thread in slices of
-// SLICE_MS; between slices it polls the host (input) and yields to the event loop so signal
-// handlers (SIGINT, SIGTERM) can run. A per-thread tick timer makes KVM_RUN return with EINTR
-// every TICK_MS even when the guest never exits, so a spinning guest can still be stopped.
+// The vCPU loop: KVM_RUN, handle the exit, repeat, until a deadline. runSlice is that loop for
+// one slice of time; runVcpu strings 10 ms slices together for a lone VM, and the scheduler
+// (src/sched) hands slices of a round to several VMs on this one thread.
+//
+// A slice ends on time even if the guest never exits: a per-thread POSIX timer (SliceTimer) sends
+// SIGALRM to this thread when the slice is over, so KVM_RUN returns with EINTR. The signal's JS
+// handler does nothing; the EINTR is the point. The timer keeps firing every MAX_WAIT_MS after
+// that: a signal that lands just before KVM_RUN is entered is spent in user space, and the next
+// one must still come. A signal that arrives late, after the slice ended some other way, can only
+// make one KVM_RUN return early; the loop checks the clock and goes back in, so it never cuts
+// another VM's slice short.
 import { EINTR } from "../libc/errno";
 import * as libc from "../libc/libc";
 import type { Vcpu } from "../kvm/kvm";
 import { handleExit, type ExitContext, type VmStop } from "./exits";
 
+/** A lone VM yields to the event loop (signals, input) at least this often. */
 const SLICE_MS = 10;
-/** The clock is read every this many exits within a slice (an exit costs microseconds). */
+/** The clock is read every this many exits (an exit costs microseconds). */
 const CLOCK_EVERY = 16;
-const TICK_NS = 10_000_000n;
-/** The tick signal. Its handler does nothing: the point is the EINTR. */
+/** Less time than this left in a slice is not worth entering the guest for. */
+const MIN_SLICE_MS = 0.02;
+/** However long a slice, KVM_RUN is interrupted at least this often to look at the clock. */
+const MAX_WAIT_MS = 10;
 const TICK_SIGNAL = "SIGALRM";
 const TICK_SIGNO = 14;
 
@@ -23,34 +33,76 @@ export interface HostHooks {
 }
 
 let tickHandlerInstalled = false;
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export async function runVcpu(vcpu: Vcpu, ctx: ExitContext, host: HostHooks): Promise<VmStop> {
-  if (!tickHandlerInstalled) {
-    process.on(TICK_SIGNAL, () => {});
-    tickHandlerInstalled = true;
+/** A timer that interrupts this thread's blocking calls (KVM_RUN) with SIGALRM. */
+export class SliceTimer {
+  private readonly id: bigint;
+  private deleted = false;
+
+  constructor() {
+    if (!tickHandlerInstalled) {
+      process.on(TICK_SIGNAL, () => {}); // without a handler, SIGALRM would end the process
+      tickHandlerInstalled = true;
+    }
+    this.id = libc.threadTimerCreate(TICK_SIGNO);
   }
-  const tick = libc.threadTimerCreate(TICK_SIGNO);
-  libc.timerSettime(tick, TICK_NS, TICK_NS);
+
+  /** Fires `ms` from now (never 0: that would disarm), then every MAX_WAIT_MS until disarmed. */
+  arm(ms: number): void {
+    libc.timerSettime(this.id, BigInt(MAX_WAIT_MS * 1e6), BigInt(Math.max(1000, Math.round(ms * 1e6))));
+  }
+
+  disarm(): void {
+    libc.timerSettime(this.id, 0n, 0n);
+  }
+
+  delete(): void {
+    if (!this.deleted) libc.timerDelete(this.id);
+    this.deleted = true;
+  }
+}
+
+/**
+ * Runs the vCPU until `deadline` (performance.now() milliseconds) or until the guest stops.
+ * Returns why it stopped, or undefined when the time is up.
+ */
+export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: SliceTimer): VmStop | undefined {
+  let now = performance.now();
+  if (deadline - now < MIN_SLICE_MS) return undefined;
+  timer.arm(Math.min(deadline - now, MAX_WAIT_MS));
   try {
-    for (;;) {
-      const sliceEnd = performance.now() + SLICE_MS;
-      for (let n = 1; ; n++) {
-        const r = vcpu.runOnce();
-        if (r < 0) {
-          if (-r === EINTR) break;
-          throw new libc.SyscallError("ioctl(KVM_RUN)", -r);
-        }
-        const stop = handleExit(ctx);
-        if (stop !== undefined) return stop;
-        if (n % CLOCK_EVERY === 0 && performance.now() >= sliceEnd) break;
+    for (let n = 1; ; n++) {
+      const r = vcpu.runOnce();
+      if (r < 0) {
+        if (-r !== EINTR) throw new libc.SyscallError("ioctl(KVM_RUN)", -r);
+        now = performance.now();
+        if (deadline - now < MIN_SLICE_MS) return undefined;
+        timer.arm(Math.min(deadline - now, MAX_WAIT_MS));
+        continue;
       }
-      host.poll();
-      await yieldToEventLoop();
-      const stop = host.stopRequested();
+      const stop = handleExit(ctx);
       if (stop !== undefined) return stop;
+      if (n % CLOCK_EVERY === 0 && performance.now() >= deadline) return undefined;
     }
   } finally {
-    libc.timerDelete(tick);
+    timer.disarm();
+  }
+}
+
+/** Runs a lone VM until it stops or the host stops it, yielding to the event loop between slices. */
+export async function runVcpu(vcpu: Vcpu, ctx: ExitContext, host: HostHooks): Promise<VmStop> {
+  const timer = new SliceTimer();
+  try {
+    for (;;) {
+      const stop = runSlice(vcpu, ctx, performance.now() + SLICE_MS, timer);
+      if (stop !== undefined) return stop;
+      host.poll();
+      await yieldToEventLoop();
+      const hostStop = host.stopRequested();
+      if (hostStop !== undefined) return hostStop;
+    }
+  } finally {
+    timer.delete();
   }
 }

@@ -1,6 +1,6 @@
 // Device behaviour end to end: the compiled microvmm, real guests, real KVM.
 import { describe, expect, test } from "bun:test";
-import { BIN, guest, hasKvm, ROOT, runVmm } from "../helpers";
+import { BIN, guest, hasKvm, outputReader, ROOT, runVmm } from "../helpers";
 
 describe.skipIf(!hasKvm)("devices on real KVM", () => {
   test("port I/O of sizes 1, 2, 4 and string I/O; unclaimed ports read all-ones and are reported once", async () => {
@@ -29,10 +29,9 @@ describe.skipIf(!hasKvm)("devices on real KVM", () => {
     const p = Bun.spawn([BIN, guest("demo-50ms.elf")], { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     p.stdin.write("x\n");
     await p.stdin.flush();
-    const reader = p.stdout.getReader();
-    let out = "";
-    while (!out.includes("x\n")) out += new TextDecoder().decode((await reader.read()).value);
-    await reader.cancel(); // the reader goes away, like `head` after its lines
+    const out = outputReader(p.stdout);
+    await out.contains("x\n");
+    await out.cancel(); // the reader goes away, like `head` after its lines
     expect(await p.exited).toBe(141);
     expect(await new Response(p.stderr).text()).toBe("");
   });
@@ -77,27 +76,18 @@ describe.skipIf(!hasKvm)("devices on real KVM", () => {
 
   test("the echo demo: each timer event prints the line entered, until a new line replaces it", async () => {
     const p = Bun.spawn([BIN, "--stats", guest("demo-50ms.elf")], { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    const decoder = new TextDecoder();
-    let out = "";
-    const reader = p.stdout.getReader();
-    const waitFor = async (pred: () => boolean) => {
-      while (!pred()) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`microvmm ended early; output: ${out}`);
-        out += decoder.decode(value);
-      }
-    };
-    const count = (line: string) => out.split("\n").filter((l) => l === line).length;
+    const out = outputReader(p.stdout);
+    const count = (text: string, line: string) => text.split("\n").filter((l) => l === line).length;
     p.stdin.write("hello\n");
     await p.stdin.flush();
-    await waitFor(() => count("hello") >= 3);
+    await out.until((t) => count(t, "hello") >= 3);
     p.stdin.write("wor\x7fld\n"); // with a backspace
     await p.stdin.flush();
-    await waitFor(() => count("wold") >= 3);
+    await out.until((t) => count(t, "wold") >= 3);
     p.kill("SIGTERM");
     const status = await p.exited;
     const stderr = await new Response(p.stderr).text();
-    const lines = out.split("\n").filter((l) => l !== "");
+    const lines = out.text.split("\n").filter((l) => l !== "");
     expect(lines[0]).toBe("echo demo: type a line and press Enter (Ctrl-A x quits)");
     const body = lines.slice(1);
     const firstWorld = body.indexOf("wold");
@@ -114,9 +104,7 @@ describe.skipIf(!hasKvm)("devices on real KVM", () => {
   test("a guest that never exits is still stopped by a signal (SIGINT 130, SIGTERM 143)", async () => {
     for (const [sig, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
       const p = Bun.spawn([BIN, "--mode", "long", guest("test-spin.bin")], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-      const reader = p.stdout.getReader();
-      const first = await reader.read(); // "spinning": the guest is in its loop
-      expect(new TextDecoder().decode(first.value)).toBe("spinning\n");
+      await outputReader(p.stdout).contains("spinning\n"); // the guest is in its loop
       p.kill(sig);
       expect(await p.exited).toBe(status);
       expect(await new Response(p.stderr).text()).toBe(`microvmm: stopped by ${sig}\n`);

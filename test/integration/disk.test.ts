@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeImage, readImageFile } from "../../src/tools/mkimage";
-import { BIN, guest, hasKvm, ROOT, runVmm } from "../helpers";
+import { BIN, guest, hasKvm, outputReader, ROOT, runVmm } from "../helpers";
 
 const dir = mkdtempSync(join(tmpdir(), "microvmm-disk-"));
 const text = (s: string) => new TextEncoder().encode(s);
@@ -66,13 +66,7 @@ describe.skipIf(!hasKvm)("paravirtual disk", () => {
     const img = join(dir, "kill.img");
     writeFileSync(img, new Uint8Array(64 << 10));
     const p = Bun.spawn([BIN, "--disk", img, guest("test-disk-kill.elf")], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const reader = p.stdout.getReader();
-    let out = "";
-    while (!out.includes("flushed\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
+    const out = await outputReader(p.stdout).contains("flushed\n");
     p.kill("SIGKILL");
     expect(await p.exited).toBe(137);
     expect(out).toBe("flushed\n");
@@ -86,7 +80,7 @@ describe.skipIf(!hasKvm)("paravirtual disk", () => {
     const img = join(dir, "busy.img");
     copyFileSync(guest("disk.img"), img);
     const holder = Bun.spawn([BIN, "--disk", img, "--mode", "long", guest("test-spin.bin")], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-    await holder.stdout.getReader().read(); // "spinning": it holds the image
+    await outputReader(holder.stdout).contains("spinning\n"); // it holds the image
     const second = await runVmm(["--disk", img, guest("disk.elf")]);
     holder.kill("SIGTERM");
     await holder.exited;

@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, hasKvm } from "../helpers";
+import { BIN, hasKvm, outputReader } from "../helpers";
 
 test.skipIf(!hasKvm)("the built-in demos run from an empty directory with no Bun installed", async () => {
   const dir = mkdtempSync(join(tmpdir(), "microvmm-alone-"));
@@ -16,14 +16,8 @@ test.skipIf(!hasKvm)("the built-in demos run from an empty directory with no Bun
     });
     p.stdin.write("alone\n");
     await p.stdin.flush();
-    const reader = p.stdout.getReader();
-    let out = "";
     // The demo ticks once a second: wait for the banner and the line once.
-    while (!out.includes("alone\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
+    const out = await outputReader(p.stdout).contains("alone\n");
     p.kill("SIGTERM");
     expect(await p.exited).toBe(143);
     expect(out).toStartWith("echo demo: type a line and press Enter (Ctrl-A x quits)\nalone\n");

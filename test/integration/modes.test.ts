@@ -2,7 +2,7 @@
 // through the debugcon hypercall and its mode through the console, leaves 42 at 0x400 and in
 // RAX, and halts; --regs and --peek show both.
 import { describe, expect, test } from "bun:test";
-import { BIN, guest, hasKvm, ROOT, runVmm } from "../helpers";
+import { BIN, guest, hasKvm, outputReader, ROOT, runVmm } from "../helpers";
 
 const SHOW = ["--regs", "--peek", "0x400:4"];
 const expectHello = (r: { status: number; stdout: string; stderr: string }, mode: string) => {
@@ -23,8 +23,7 @@ describe.skipIf(!hasKvm)("CPU modes on this KVM", () => {
     expectHello(await runVmm([...SHOW, guest("hello-32.elf")]), "protected");
     // The demo never halts: read its banner, then stop it.
     const p = Bun.spawn([BIN, guest("demo.elf")], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const first = await p.stdout.getReader().read();
-    expect(new TextDecoder().decode(first.value)).toBe("echo demo: type a line and press Enter (Ctrl-A x quits)\n");
+    expect(await outputReader(p.stdout).contains("\n")).toBe("echo demo: type a line and press Enter (Ctrl-A x quits)\n");
     p.kill("SIGTERM");
     expect(await p.exited).toBe(143);
   });

@@ -75,6 +75,19 @@ describe.skipIf(!hasKvm || !hasScript)("on a terminal", () => {
     expect(out).toBe("spinning\nmicrovmm: stopped by SIGTERM\nstatus=143\nRESTORED\n");
   });
 
+  test("several VMs on a terminal: a status line with the shares, redrawn each second, then cleared", async () => {
+    const out = await onTerminal(
+      `(sleep 2.5; pkill -INT -f 'microvmm --vm .*matrix-inc') &\n` +
+      `./dist/microvmm --vm ${guest("matrix-inc.elf")}:70 --name neo --vm ${guest("matrix-dec.elf")}:30 --name smith > /dev/null`,
+      [],
+    );
+    const status = out.split("\x1b[K").filter((l) => l.startsWith("neo "));
+    expect(status.length).toBeGreaterThanOrEqual(2);
+    expect(status[0]).toMatch(/^neo \d+\.\d% {2}smith \d+\.\d% {2}\(\d+ s\)/);
+    expect(out).toContain("microvmm: [neo] stopped by SIGINT\n");
+    expect(out).toMatch(/status=130\nRESTORED\n$/);
+  });
+
   test("a bad guest on a terminal: the error, status 2, the terminal untouched", async () => {
     const out = await onTerminal(`./dist/microvmm ${guest("hello-long.bin")}`, []);
     expect(out).toMatch(/not an ELF file.*\nstatus=2\nRESTORED\n$/);
