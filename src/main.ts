@@ -170,7 +170,8 @@ function report(o: CliOptions, b: Built, stop: VmStop, tag: string): void {
 
 function printSchedule(o: CliOptions, s: Schedule, built: Built[]): void {
   const summary = scheduleSummary(s);
-  if (o.stats === "text") print(STDERR, formatSchedule(summary));
+  // With several VMs the summary always ends the run (guest time and shares per VM).
+  if (o.stats !== "json") print(STDERR, formatSchedule(summary));
   if (o.stats === "json") {
     const vms = summary.vms.map((v, i) => ({ ...v, stats: collectStats(built[i]!.machine) }));
     print(STDERR, JSON.stringify({ ...summary, vms }) + "\n");

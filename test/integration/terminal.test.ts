@@ -85,6 +85,7 @@ describe.skipIf(!hasKvm || !hasScript)("on a terminal", () => {
     expect(status.length).toBeGreaterThanOrEqual(2);
     expect(status[0]).toMatch(/^neo \d+\.\d% {2}smith \d+\.\d% {2}\(\d+ s\)/);
     expect(out).toContain("microvmm: [neo] stopped by SIGINT\n");
+    expect(out).toMatch(/\nschedule: [\d.]+ s, \d+ switches, [\d.]+ µs per switch\n {2}neo: [\d.]+ s of guest time, [\d.]+% \(asked 70\.0%\)/);
     expect(out).toMatch(/status=130\nRESTORED\n$/);
   });
 
