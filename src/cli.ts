@@ -34,6 +34,11 @@ export interface CliOptions extends VmOptions {
   /** With --vm: the VMs, each with the options given before any --vm plus its own. */
   vms: VmOptions[];
   quantumMs: number;
+  /** Linux: a bzImage, its initrd, the command line (replacing the default) and additions. */
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+  append: string[];
 }
 
 export const DEFAULT_QUANTUM_MS = 100;
@@ -81,6 +86,11 @@ Options:
                       memory at ADDR to stderr; repeatable
       --disk FILE[,ro]  attach a disk image (drive 0, then 1, …; ,ro: read-only); repeatable
       --memmap        at start, print the guest's memory map (as the guest is told it) to stderr
+      --kernel FILE   boot Linux: FILE is a bzImage (64-bit boot protocol, 2.12 or later); a
+                      bzImage given as <guest> boots the same way
+      --initrd FILE   Linux: the initial ramdisk
+      --cmdline TEXT  Linux: the kernel command line, replacing the default (see below)
+      --append TEXT   Linux: added to the command line; repeatable
       --vm GUEST[:SHARE]  add a VM (see above)
       --name NAME     the VM's name in output and stats (default vm0, vm1, …)
       --quantum TIME  the scheduling round with several VMs: 10ms, 100ms, 1s (default ${DEFAULT_QUANTUM_MS}ms)
@@ -153,7 +163,7 @@ function parseVm(text: string, defaults: VmOptions): VmOptions {
 export function parseArgs(argv: readonly string[]): CliOptions {
   const o: CliOptions = {
     help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, regs: false, peeks: [],
-    disks: [], memmap: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS,
+    disks: [], memmap: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS, append: [],
   };
   // VM options go to the VM being described: the last --vm, or, before any, the defaults.
   let vm: VmOptions = o;
@@ -198,6 +208,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         o.vms.push(vm);
         break;
       case "--quantum": o.quantumMs = parseDuration(value()); break;
+      case "--kernel": o.kernel = value(); break;
+      case "--initrd": o.initrd = value(); break;
+      case "--cmdline": o.cmdline = value(); break;
+      case "--append": o.append.push(value()); break;
       case "--": if (args.length > 0) setGuest(o, args.shift()!); break;
       default:
         if (arg.startsWith("-") && arg !== "-") throw new BadInputError(`unknown option ${arg} (see --help)`);
@@ -205,6 +219,13 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     }
   }
   if (o.help || o.version) return o;
+  if (o.kernel !== undefined) {
+    if (o.guest !== undefined || o.vms.length > 0) throw new BadInputError("--kernel boots Linux alone: no other guest or --vm");
+    return o;
+  }
+  if (o.initrd !== undefined || o.cmdline !== undefined || o.append.length > 0) {
+    if (o.vms.length > 0) throw new BadInputError("--initrd, --cmdline and --append go with a Linux kernel, not --vm");
+  }
   if (o.vms.length === 0) {
     if (o.guest === undefined) throw new BadInputError("no guest given: microvmm [options] <guest> (see --help)");
     o.vms.push(o);

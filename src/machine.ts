@@ -22,6 +22,22 @@ import { ExitStats } from "./vcpu/stats";
 /** Three pages the Intel KVM needs for real-mode emulation; in the MMIO hole, never RAM. */
 const TSS_ADDR = 0xfffb_d000;
 
+/**
+ * Opens KVM, makes a VM and gives it guest RAM (one memory slot per RAM range). Each step's undo
+ * goes to the front of `cleanups`, for the caller to run if a later step fails.
+ */
+export function createVm(kvmPath: string, memory: GuestMemory, cleanups: Array<() => void>): { kvm: Kvm; vm: Vm } {
+  const kvm = Kvm.open(kvmPath);
+  cleanups.unshift(() => kvm.close());
+  const vm = kvm.createVm();
+  cleanups.unshift(() => vm.close());
+  if (kvm.checkExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm.setTssAddr(TSS_ADDR);
+  memory.regions.forEach((r, slot) => vm.setUserMemoryRegion({
+    slot, flags: 0, guestPhysAddr: r.gpa, memorySize: r.size, userspaceAddr: r.hostAddr,
+  }));
+  return { kvm, vm };
+}
+
 export interface MachineOptions {
   memorySize: number;
   kvmPath: string;
@@ -92,14 +108,7 @@ export class Machine {
       writeBootStructures(mode, memory, area);
 
       // 2. The VM and its memory.
-      const kvm = Kvm.open(opts.kvmPath);
-      cleanups.unshift(() => kvm.close());
-      const vm = kvm.createVm();
-      cleanups.unshift(() => vm.close());
-      if (kvm.checkExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm.setTssAddr(TSS_ADDR);
-      memory.regions.forEach((r, slot) => vm.setUserMemoryRegion({
-        slot, flags: 0, guestPhysAddr: r.gpa, memorySize: r.size, userspaceAddr: r.hostAddr,
-      }));
+      const { kvm, vm } = createVm(opts.kvmPath, memory, cleanups);
 
       // 3. The vCPU: CPUID (what KVM supports, with our policy), then the mode's registers.
       const vcpu = vm.createVcpu(0);

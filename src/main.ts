@@ -1,5 +1,5 @@
 // microvmm: parse the command line, build the VM, run it, report, and always give the terminal back.
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { BUILTIN_GUESTS, parseArgs, USAGE, VERSION, type CliOptions, type VmOptions } from "./cli";
 import { ExitStatus, BadInputError, HostError, UserError } from "./errors";
 import type { GuestSpec } from "./guest-image";
@@ -9,11 +9,13 @@ import { outputTo } from "./host/output";
 import { runScheduled, type Schedule } from "./sched/scheduler";
 import { formatMemoryMap } from "./arch/memmap";
 import { isElf } from "./loaders/elf";
+import { isBzImage } from "./loaders/bzimage";
+import { DEFAULT_CMDLINE, LinuxMachine } from "./linux-machine";
 import { enterRawMode, restoreAll } from "./host/terminal";
 import { EPIPE } from "./libc/errno";
 import * as libc from "./libc/libc";
 import { Machine } from "./machine";
-import { collectStats, formatPeek, formatSchedule, formatStats, scheduleSummary } from "./report";
+import { collectStats, formatExitStats, formatPeek, formatSchedule, formatStats, scheduleSummary } from "./report";
 import type { VmStop } from "./vcpu/exits";
 
 const STDIN = 0;
@@ -68,6 +70,12 @@ async function run(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
   if (o.help) { print(STDOUT, USAGE); return ExitStatus.Ok; }
   if (o.version) { print(STDOUT, `microvmm ${VERSION}\n`); return ExitStatus.Ok; }
+  if (o.kernel === undefined && o.vms.length === 1 && o.vms[0]!.guest !== undefined && !(BUILTIN_GUESTS as readonly string[]).includes(o.vms[0]!.guest)) {
+    // A bzImage given as the guest boots as Linux.
+    const head = readHead(o.vms[0]!.guest);
+    if (head !== undefined && isBzImage(head)) o.kernel = o.vms[0]!.guest;
+  }
+  if (o.kernel !== undefined) return runLinux(o);
   // Every guest is read and checked before any VM is made.
   const guests = await Promise.all(o.vms.map((v) => resolveGuest(v)));
 
@@ -125,6 +133,69 @@ async function run(argv: string[]): Promise<number> {
       b.machine.close();
       for (const d of b.drives) d.close(); // flushes: every write is on disk when microvmm ends
     }
+  }
+}
+
+function readHead(path: string): Uint8Array | undefined {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const b = new Uint8Array(0x210);
+      return b.subarray(0, readSync(fd, b, 0, b.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined; // reported when the guest is read for real
+  }
+}
+
+function readFile(path: string, what: string): Uint8Array {
+  try {
+    if (statSync(path).isDirectory()) throw new BadInputError(`${path}: is a directory, not a ${what}`);
+    return readFileSync(path);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BadInputError(`cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
+  }
+}
+
+/** Boots Linux: the serial console is stdin/stdout. */
+async function runLinux(o: CliOptions): Promise<number> {
+  const kernel = { name: o.kernel!, bytes: readFile(o.kernel!, "kernel") };
+  const initrd = o.initrd === undefined ? undefined : { name: o.initrd, bytes: readFile(o.initrd, "initrd") };
+  const cmdline = [o.cmdline ?? DEFAULT_CMDLINE, ...o.append].join(" ");
+  let signalled: SignalName | undefined;
+  for (const s of Object.keys(SIGNALS) as SignalName[]) process.on(s, () => { signalled = s; });
+  const machine = LinuxMachine.create({
+    memorySize: o.memorySize, kvmPath: o.kvmPath, kernel, initrd, cmdline,
+    output: outputTo(STDOUT),
+    reportMiss: (bus, addr, size, write) => {
+      if (!o.trace && !o.stats) return;
+      say(`unclaimed ${bus === "port" ? "port" : "MMIO address"} 0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size}) (reported once)`);
+    },
+    trace: o.trace ? (line: string) => print(STDERR, line + "\n") : undefined,
+  });
+  try {
+    const serial = machine.serial;
+    const input = new HostInput(STDIN, enterRawMode(STDIN), { get space() { return serial.rxSpace; }, push: (b) => serial.receive(b) });
+    const stop = await machine.run({
+      poll: () => input.pump(),
+      stopRequested: () => {
+        if (input.quitRequested) return { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
+        if (signalled !== undefined) return { status: ExitStatus.SignalBase + SIGNALS[signalled], message: `stopped by ${signalled}`, dumpState: false };
+        return undefined;
+      },
+    });
+    restoreAll();
+    if (stop.status !== ExitStatus.Ok || stop.dumpState) say(stop.message);
+    if (stop.dumpState) print(STDERR, machine.registerDump().map((l) => `  ${l}\n`).join(""));
+    if (o.stats === "text") print(STDERR, formatExitStats(machine.stats));
+    return stop.status;
+  } finally {
+    restoreAll();
+    machine.close();
   }
 }
 

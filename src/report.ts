@@ -75,6 +75,16 @@ export function formatStats(r: StatsReport): string {
   return lines.join("\n") + "\n";
 }
 
+/** Exit counts alone (for machines without the core devices). */
+export function formatExitStats(s: import("./vcpu/stats").ExitStats): string {
+  const lines = ["microvmm stats:", `  exits: ${s.total}`];
+  for (const [reason, n] of Object.entries(s.reasons())) lines.push(`    ${reason}: ${n}`);
+  for (const [p, c] of [...s.ports.entries()].sort((a, b) => a[0] - b[0])) {
+    lines.push(`    port 0x${p.toString(16).padStart(4, "0")}: ${c.in} in, ${c.out} out`);
+  }
+  return lines.join("\n") + "\n";
+}
+
 /** Hex dump, 16 bytes a line: "0x00000400: 2a 00 … 00  *..............." */
 export function formatPeek(memory: GuestMemory, p: Peek): string {
   if (!memory.contains(p.addr, p.length)) return `peek ${hex(p.addr)}+${p.length}: not in guest RAM\n`;

@@ -51,6 +51,10 @@ export const kvm_msr_entry = struct("kvm_msr_entry", { index: "u32", reserved: "
 /** struct kvm_msrs header; `entries[]` (kvm_msr_entry) follow it. */
 export const kvm_msrs = struct("kvm_msrs", { nmsrs: "u32", pad: "u32" });
 
+export const kvm_irq_level = struct("kvm_irq_level", { irq: "u32", level: "u32" });
+export const kvm_pit_config = struct("kvm_pit_config", { flags: "u32", pad: ["u32", 15] });
+export const KVM_PIT_SPEAKER_DUMMY = 1;
+
 // struct kvm_run: a fixed header, then at KVM_RUN_EXIT_OFFSET a 256-byte union whose member is
 // chosen by exit_reason. Each member is its own table; offsets inside kvm_run are header + member.
 export const kvm_run = struct("kvm_run", {

@@ -1,6 +1,6 @@
 // ioctl request numbers, computed the way <asm-generic/ioctl.h> does: dir(2) | size(14) | type(8) | nr(8).
 import {
-  kvm_cpuid2, kvm_fpu, kvm_msrs, kvm_regs, kvm_sregs, kvm_translation, kvm_userspace_memory_region,
+  kvm_cpuid2, kvm_fpu, kvm_irq_level, kvm_pit_config, kvm_msrs, kvm_regs, kvm_sregs, kvm_translation, kvm_userspace_memory_region,
 } from "./bindings";
 
 const IOC_NRBITS = 8;
@@ -38,6 +38,9 @@ export const KVM_CREATE_VCPU = _IO(KVMIO, 0x41);
 export const KVM_SET_USER_MEMORY_REGION = _IOW(KVMIO, 0x46, kvm_userspace_memory_region.size);
 export const KVM_SET_TSS_ADDR = _IO(KVMIO, 0x47);
 export const KVM_SET_IDENTITY_MAP_ADDR = _IOW(KVMIO, 0x48, 8);
+export const KVM_CREATE_IRQCHIP = _IO(KVMIO, 0x60);
+export const KVM_IRQ_LINE = _IOW(KVMIO, 0x61, kvm_irq_level.size);
+export const KVM_CREATE_PIT2 = _IOW(KVMIO, 0x77, kvm_pit_config.size);
 
 // On a vCPU fd.
 export const KVM_RUN = _IO(KVMIO, 0x80);
@@ -56,7 +59,7 @@ export const KVM_SET_CPUID2 = _IOW(KVMIO, 0x90, kvm_cpuid2.size);
 export const IOCTLS: Record<string, number> = {
   KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE,
   KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_SET_TSS_ADDR,
-  KVM_SET_IDENTITY_MAP_ADDR, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
+  KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP, KVM_IRQ_LINE, KVM_CREATE_PIT2, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
   KVM_TRANSLATE, KVM_GET_MSRS, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2,
 };
 

@@ -6,7 +6,7 @@ import { E2BIG, EACCES, EINVAL, ENOENT, ENODEV, ENOTTY, ENXIO, EPERM } from "../
 import { HostError } from "../errors";
 import {
   kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
-  kvm_translation, kvm_userspace_memory_region,
+  kvm_pit_config, kvm_translation, kvm_userspace_memory_region,
   type KvmCpuidEntry2, type KvmRegs, type KvmSregs,
 } from "./bindings";
 import * as K from "./ioctls";
@@ -86,6 +86,8 @@ export interface MemoryRegion {
 
 export class Vm {
   private readonly vcpus: Vcpu[] = [];
+  /** struct kvm_irq_level, reused: IRQ lines change on the exit path. */
+  private readonly irqLevel = new Uint32Array(2);
 
   constructor(readonly kvm: Kvm, readonly fd: number) {}
 
@@ -103,6 +105,23 @@ export class Vm {
 
   setIdentityMapAddr(addr: number): void {
     libc.ioctl(this.fd, K.KVM_SET_IDENTITY_MAP_ADDR, new BigUint64Array([BigInt(addr)]), "KVM_SET_IDENTITY_MAP_ADDR");
+  }
+
+  /** KVM_CREATE_IRQCHIP: the PIC, IOAPIC and a local APIC per vCPU, in the kernel. */
+  createIrqchip(): void {
+    libc.ioctlInt(this.fd, K.KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
+  }
+
+  /** KVM_CREATE_PIT2: the 8254 timer in the kernel (after the irqchip). */
+  createPit2(flags: number): void {
+    libc.ioctl(this.fd, K.KVM_CREATE_PIT2, kvm_pit_config.encode({ flags, pad: [] }), "KVM_CREATE_PIT2");
+  }
+
+  /** KVM_IRQ_LINE: sets a GSI's level on the in-kernel irqchip. */
+  irqLine(irq: number, level: boolean): void {
+    this.irqLevel[0] = irq;
+    this.irqLevel[1] = level ? 1 : 0;
+    libc.ioctl(this.fd, K.KVM_IRQ_LINE, this.irqLevel, "KVM_IRQ_LINE");
   }
 
   createVcpu(id: number): Vcpu {

@@ -1,0 +1,145 @@
+// A VM that boots Linux: a bzImage (64-bit boot protocol) with an optional initrd, the in-kernel
+// PIC/IOAPIC/LAPIC and PIT, a 16550A on COM1 (IRQ 4) for the console, an i8042 for reset, and
+// quiet answers to the legacy ports a kernel probes.
+import { applyCpuidPolicy } from "./arch/cpuid";
+import { ramLayout } from "./arch/layout";
+import { linuxRegs, linuxSregs, writeLinuxBootTables } from "./arch/linux-boot";
+import { buildMemoryMap, type MemMapEntry } from "./arch/memmap";
+import { LEGACY_HOLE_END, LEGACY_HOLE_START, placeInitrd, writeZeroPage } from "./arch/zero-page";
+import { I8042 } from "./devices/i8042";
+import { QUIET_PORTS, Quiet } from "./devices/quiet";
+import { Serial } from "./devices/serial";
+import { BadInputError, ExitStatus } from "./errors";
+import { KVM_PIT_SPEAKER_DUMMY } from "./kvm/bindings";
+import { CpuidTable, type Kvm, type Vcpu, type Vm } from "./kvm/kvm";
+import { loadBzImage, parseBzImage } from "./loaders/bzimage";
+import { createVm } from "./machine";
+import { GuestMemory } from "./memory/guest-memory";
+import { MmioBus, PortBus, type MissReporter } from "./vcpu/bus";
+import { formatRegisters } from "./vcpu/dump";
+import { makeExitContext, type ExitContext, type VmStop } from "./vcpu/exits";
+import { runVcpu, type HostHooks } from "./vcpu/runner";
+import { ExitStats } from "./vcpu/stats";
+
+export const COM1_PORT = 0x3f8;
+export const COM1_IRQ = 4;
+export const I8042_PORT = 0x60; // 0x60 data … 0x64 command (0x61 belongs to the in-kernel PIT)
+/** KVM on Intel needs this page for its identity map (beside the TSS createVm places); never RAM. */
+const IDENTITY_MAP_ADDR = 0xfffb_c000;
+
+/**
+ * The default command line, each option there for a reason:
+ *   console=ttyS0      the kernel's console is our 16550A
+ *   reboot=k           reboot through the i8042's reset pulse, which ends the VM
+ *   panic=1            on panic, reboot (so end the VM) after 1 s instead of hanging
+ *   pci=off            there is no PCI bus: skip probing it
+ *   nomodules          everything the machine needs is built in
+ *   8250.nr_uarts=1    one UART: do not probe COM2-4
+ *   i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd   a bare controller: no mouse, no mux,
+ *                      no PnP lookup, no keyboard commands to wait on
+ *   no_timer_check     skip the IOAPIC timer check, unreliable under virtualization
+ */
+export const DEFAULT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off nomodules 8250.nr_uarts=1 " +
+  "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd no_timer_check";
+
+export interface LinuxOptions {
+  memorySize: number;
+  kvmPath: string;
+  kernel: { name: string; bytes: Uint8Array };
+  initrd?: { name: string; bytes: Uint8Array };
+  cmdline: string;
+  /** The serial console's output. */
+  output: (bytes: Uint8Array) => void;
+  reportMiss: MissReporter;
+  trace?: (line: string) => void;
+}
+
+export class LinuxMachine {
+  readonly stats = new ExitStats();
+  readonly ports: PortBus;
+  readonly mmio: MmioBus;
+  readonly serial: Serial;
+  readonly memoryMap: MemMapEntry[];
+  private readonly exitContext: ExitContext;
+  private resetRequested = false;
+  private readonly byte = new Uint8Array(1);
+
+  private constructor(readonly memory: GuestMemory, private readonly kvm: Kvm, private readonly vm: Vm, readonly vcpu: Vcpu,
+    memoryMap: MemMapEntry[], opts: LinuxOptions) {
+    this.memoryMap = memoryMap;
+    this.ports = new PortBus(opts.reportMiss);
+    this.mmio = new MmioBus(opts.reportMiss);
+    this.serial = new Serial((b) => { this.byte[0] = b; opts.output(this.byte); }, (level) => vm.irqLine(COM1_IRQ, level));
+    this.ports.insert(COM1_PORT, 8, "serial", this.serial);
+    this.ports.insert(I8042_PORT, 5, "i8042", new I8042(() => { this.resetRequested = true; }));
+    const quiet = new Quiet();
+    for (const q of QUIET_PORTS) this.ports.insert(q.base, q.length, "quiet", quiet);
+    this.exitContext = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, opts.trace);
+  }
+
+  static create(opts: LinuxOptions): LinuxMachine {
+    const memory = GuestMemory.anonymous(ramLayout(opts.memorySize));
+    const cleanups: Array<() => void> = [() => memory.unmap()];
+    try {
+      // 1. Kernel, initrd, zero page and boot tables, checked before KVM is touched.
+      const bz = named(opts.kernel.name, () => parseBzImage(opts.kernel.bytes));
+      const image = named(opts.kernel.name, () => loadBzImage(bz, memory));
+      const kernelEnd = image.segments[0]!.gpa + image.segments[0]!.memSize;
+      const initrd = opts.initrd === undefined ? undefined : named(opts.initrd.name, () => {
+        const size = opts.initrd!.bytes.length;
+        if (size > memory.size) throw new BadInputError(`initrd is ${size} bytes but guest RAM is ${memory.size} — raise --memory`);
+        const gpa = placeInitrd(size, memory, bz.initrdAddrMax, kernelEnd);
+        memory.write(gpa, opts.initrd!.bytes, "initrd");
+        return { gpa, size };
+      });
+      const memoryMap = buildMemoryMap(memory.regions, [{ start: LEGACY_HOLE_START, end: LEGACY_HOLE_END }]);
+      writeZeroPage(memory, bz, opts.cmdline, initrd, memoryMap);
+      writeLinuxBootTables(memory);
+
+      // 2. The VM: memory, then the in-kernel interrupt controllers and timer.
+      const { kvm, vm } = createVm(opts.kvmPath, memory, cleanups);
+      vm.setIdentityMapAddr(IDENTITY_MAP_ADDR);
+      vm.createIrqchip();
+      vm.createPit2(KVM_PIT_SPEAKER_DUMMY);
+
+      // 3. The vCPU at the kernel's 64-bit entry.
+      const vcpu = vm.createVcpu(0);
+      vcpu.setCpuid2(CpuidTable.fromEntries(applyCpuidPolicy(kvm.getSupportedCpuid().entries(), vcpu.id)));
+      vcpu.setSregs(linuxSregs(vcpu.getSregs()));
+      vcpu.setRegs(linuxRegs(image.entry));
+      return new LinuxMachine(memory, kvm, vm, vcpu, memoryMap, opts);
+    } catch (e) {
+      for (const c of cleanups) c();
+      throw e;
+    }
+  }
+
+  /** Runs until the guest resets (reboot, panic=1) or fails, or the host stops it. */
+  async run(host: HostHooks): Promise<VmStop> {
+    return runVcpu(this.vcpu, this.exitContext, {
+      poll: () => host.poll(),
+      stopRequested: () => (this.resetRequested
+        ? { status: ExitStatus.Ok, message: "guest reset (i8042)", dumpState: false }
+        : host.stopRequested()),
+    });
+  }
+
+  registerDump(): string[] {
+    return formatRegisters(this.vcpu.getRegs(), this.vcpu.getSregs());
+  }
+
+  close(): void {
+    this.vm.close();
+    this.kvm.close();
+    this.memory.unmap();
+  }
+}
+
+function named<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof BadInputError) throw new BadInputError(`${file}: ${e.message}`);
+    throw e;
+  }
+}

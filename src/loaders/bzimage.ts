@@ -1,0 +1,104 @@
+// bzImage (Linux x86 boot protocol, Documentation/arch/x86/boot.rst): the setup header is read
+// and checked; the protected-mode kernel is copied to LINUX_KERNEL_ADDR and entered at +0x200,
+// its 64-bit entry point. The zero page (boot_params) is a separate step (src/arch/zero-page.ts).
+import { BadInputError } from "../errors";
+import type { GuestMemory } from "../memory/guest-memory";
+import { hex, type LoadedImage } from "./image";
+
+// Offsets in the file (and in boot_params, where the setup header is copied to the same place).
+export const SETUP_SECTS = 0x1f1;
+export const BOOT_FLAG = 0x1fe;
+export const HEADER = 0x202;
+export const VERSION = 0x206;
+export const LOADFLAGS = 0x211;
+export const CODE32_START = 0x214;
+export const RAMDISK_IMAGE = 0x218;
+export const RAMDISK_SIZE = 0x21c;
+export const CMD_LINE_PTR = 0x228;
+export const INITRD_ADDR_MAX = 0x22c;
+export const KERNEL_ALIGNMENT = 0x230;
+export const RELOCATABLE_KERNEL = 0x234;
+export const XLOADFLAGS = 0x236;
+export const CMDLINE_SIZE = 0x238;
+export const PREF_ADDRESS = 0x258;
+export const INIT_SIZE = 0x260;
+/** The setup header ends at 0x202 + the byte at 0x201. */
+export const SETUP_HEADER_END_BYTE = 0x201;
+
+export const BOOT_FLAG_MAGIC = 0xaa55;
+export const HEADER_MAGIC = 0x53726448; // "HdrS"
+/** 2.12: xloadflags, and with XLF_KERNEL_64 a 64-bit entry at +0x200. */
+export const MIN_VERSION = 0x020c;
+export const XLF_KERNEL_64 = 1 << 0;
+export const XLF_CAN_BE_LOADED_ABOVE_4G = 1 << 1;
+export const LOADED_HIGH = 1 << 0;
+
+/** Where the protected-mode kernel goes: 1 MiB, the protocol's traditional high load address. */
+export const LINUX_KERNEL_ADDR = 0x100000;
+export const ENTRY_64_OFFSET = 0x200;
+
+export function isBzImage(bytes: Uint8Array): boolean {
+  if (bytes.length < HEADER + 4) return false;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return dv.getUint32(HEADER, true) === HEADER_MAGIC;
+}
+
+export interface BzImage {
+  bytes: Uint8Array;
+  version: number;
+  /** The setup header, from 0x1f1 to its end: copied into the zero page as is. */
+  setupHeader: Uint8Array;
+  /** The protected-mode kernel (everything after the setup sectors). */
+  kernel: Uint8Array;
+  /** Bytes the kernel needs from its load address while it decompresses itself. */
+  initSize: number;
+  initrdAddrMax: number;
+  cmdlineSize: number;
+  xloadflags: number;
+}
+
+export function parseBzImage(bytes: Uint8Array): BzImage {
+  if (bytes.length < 0x270) throw new BadInputError(`truncated bzImage: ${bytes.length} bytes, the setup header alone needs 0x270`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(HEADER, true) !== HEADER_MAGIC || dv.getUint16(BOOT_FLAG, true) !== BOOT_FLAG_MAGIC) {
+    throw new BadInputError(`not a bzImage: no "HdrS" at 0x202 and 0xAA55 at 0x1fe`);
+  }
+  const version = dv.getUint16(VERSION, true);
+  const xloadflags = version >= MIN_VERSION ? dv.getUint16(XLOADFLAGS, true) : 0;
+  const v = `${version >> 8}.${String(version & 0xff).padStart(2, "0")}`;
+  if (version < MIN_VERSION) throw new BadInputError(`boot protocol ${v} is too old: microvmm needs 2.12 or later with a 64-bit entry`);
+  if ((xloadflags & XLF_KERNEL_64) === 0) throw new BadInputError(`the kernel has no 64-bit entry point (xloadflags 0x${xloadflags.toString(16)}): a 64-bit kernel is needed`);
+  if ((dv.getUint8(LOADFLAGS) & LOADED_HIGH) === 0) throw new BadInputError("not a bzImage: the kernel does not load high (zImage)");
+  const setupSects = dv.getUint8(SETUP_SECTS) || 4;
+  const kernelOffset = (setupSects + 1) * 512;
+  const headerEnd = HEADER + dv.getUint8(SETUP_HEADER_END_BYTE);
+  if (kernelOffset >= bytes.length || headerEnd > kernelOffset) {
+    throw new BadInputError(`truncated bzImage: ${setupSects} setup sectors end at ${hex(kernelOffset)}, the file has ${hex(bytes.length)} bytes`);
+  }
+  const syssize = dv.getUint32(0x1f4, true) * 16;
+  if (kernelOffset + syssize > bytes.length) {
+    throw new BadInputError(`truncated bzImage: the kernel needs ${hex(kernelOffset + syssize)} bytes, the file has ${hex(bytes.length)}`);
+  }
+  return {
+    bytes, version, xloadflags,
+    setupHeader: bytes.subarray(SETUP_SECTS, headerEnd),
+    kernel: bytes.subarray(kernelOffset),
+    initSize: dv.getUint32(INIT_SIZE, true),
+    initrdAddrMax: dv.getUint32(INITRD_ADDR_MAX, true),
+    cmdlineSize: dv.getUint32(CMDLINE_SIZE, true),
+  };
+}
+
+/** Copies the kernel to LINUX_KERNEL_ADDR; it must have room for init_size bytes there. */
+export function loadBzImage(bz: BzImage, memory: GuestMemory): LoadedImage {
+  const room = Math.max(bz.initSize, bz.kernel.length);
+  if (!memory.contains(LINUX_KERNEL_ADDR, room)) {
+    throw new BadInputError(`guest RAM too small for this kernel: it needs ${hex(room)} bytes from ${hex(LINUX_KERNEL_ADDR)} — raise --memory`);
+  }
+  memory.write(LINUX_KERNEL_ADDR, bz.kernel, "kernel");
+  return {
+    format: "raw",
+    entry: LINUX_KERNEL_ADDR + ENTRY_64_OFFSET,
+    segments: [{ gpa: LINUX_KERNEL_ADDR, fileSize: bz.kernel.length, memSize: room }],
+  };
+}
