@@ -6,6 +6,7 @@ import { ramLayout } from "./arch/layout";
 import { linuxRegs, linuxSregs, writeLinuxBootTables } from "./arch/linux-boot";
 import { buildMemoryMap, type MemMapEntry } from "./arch/memmap";
 import { LEGACY_HOLE_END, LEGACY_HOLE_START, placeInitrd, writeZeroPage } from "./arch/zero-page";
+import { Cmos } from "./devices/cmos";
 import { I8042 } from "./devices/i8042";
 import { QUIET_PORTS, Quiet } from "./devices/quiet";
 import { Serial } from "./devices/serial";
@@ -23,6 +24,7 @@ import { ExitStats } from "./vcpu/stats";
 
 export const COM1_PORT = 0x3f8;
 export const COM1_IRQ = 4;
+export const CMOS_PORT = 0x70;
 export const I8042_PORT = 0x60; // 0x60 data … 0x64 command (0x61 belongs to the in-kernel PIT)
 /** KVM on Intel needs this page for its identity map (beside the TSS createVm places); never RAM. */
 const IDENTITY_MAP_ADDR = 0xfffb_c000;
@@ -72,6 +74,7 @@ export class LinuxMachine {
     this.serial = new Serial((b) => { this.byte[0] = b; opts.output(this.byte); }, (level) => vm.irqLine(COM1_IRQ, level));
     this.ports.insert(COM1_PORT, 8, "serial", this.serial);
     this.ports.insert(I8042_PORT, 5, "i8042", new I8042(() => { this.resetRequested = true; }));
+    this.ports.insert(CMOS_PORT, 2, "cmos", new Cmos());
     const quiet = new Quiet();
     for (const q of QUIET_PORTS) this.ports.insert(q.base, q.length, "quiet", quiet);
     this.exitContext = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, opts.trace);

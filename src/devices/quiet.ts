@@ -3,7 +3,8 @@
 import type { PortDevice } from "../vcpu/bus";
 
 export const QUIET_PORTS: ReadonlyArray<{ base: number; length: number; why: string }> = [
-  { base: 0x70, length: 2, why: "CMOS/RTC index and data: no RTC, the kernel uses its other clocks" },
+  { base: 0x2e, length: 2, why: "Super I/O configuration (first address): no Super I/O chip" },
+  { base: 0x4e, length: 2, why: "Super I/O configuration (second address)" },
   { base: 0x80, length: 1, why: "POST code port, written as an I/O delay" },
   { base: 0x87, length: 1, why: "DMA page register" },
   { base: 0x2e8, length: 8, why: "COM4 probe: absent" },
