@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { guest, hasKvm, runVmm } from "../helpers";
+import { buildBzImage } from "../fixtures/bzimage";
 
 const dir = mkdtempSync(join(tmpdir(), "microvmm-bad-"));
 const demo = readFileSync(guest("demo.elf"));
@@ -49,6 +50,34 @@ describe("bad guest images: status 2, one line, no VM", () => {
     expectOneLine(await runVmm([]), 2, "no guest given: microvmm [options] <guest> (see --help)");
     expectOneLine(await runVmm(["--frobnicate", "x"]), 2, "unknown option --frobnicate (see --help)");
     expectOneLine(await runVmm(["-m", "lots", "x"]), 2, `bad memory size "lots": use a number with K, M or G (64M, 2G)`);
+  });
+});
+
+describe("bad Linux kernels: status 2, one line, no VM", () => {
+  const kernel = (name: string, img: Uint8Array) => { const p = join(dir, name); writeFileSync(p, img); return p; };
+  const good = buildBzImage();
+  test("truncated bzImage", async () => {
+    const k = kernel("trunc.bz", good.subarray(0, 5 * 512 + 0x100));
+    expectOneLine(await runVmm(["--kernel", k]), 2, `${k}: truncated bzImage: the kernel needs 0x3a00 bytes, the file has 0xb00`);
+  });
+  test("wrong magic", async () => {
+    const bad = good.slice(); bad[0x203] = 0;
+    const k = kernel("magic.bz", bad);
+    expectOneLine(await runVmm(["--kernel", k]), 2, `${k}: not a bzImage: no "HdrS" at 0x202 and 0xAA55 at 0x1fe`);
+  });
+  test("boot protocol too old", async () => {
+    const k = kernel("old.bz", buildBzImage({ version: 0x0204 }));
+    expectOneLine(await runVmm(["--kernel", k]), 2, `${k}: boot protocol 2.04 is too old: microvmm needs 2.12 or later with a 64-bit entry`);
+  });
+  test("initrd larger than RAM", async () => {
+    const k = kernel("ok.bz", good);
+    const initrd = join(dir, "huge.cpio");
+    writeFileSync(initrd, new Uint8Array((64 << 20) + 4096));
+    expectOneLine(await runVmm(["-m", "64M", "--kernel", k, "--initrd", initrd]), 2, `${initrd}: initrd is ${(64 << 20) + 4096} bytes but guest RAM is ${64 << 20} — raise --memory`);
+  });
+  test("missing kernel and initrd files", async () => {
+    expectOneLine(await runVmm(["--kernel", join(dir, "none")]), 2, `cannot read kernel ${join(dir, "none")}: no such file`);
+    expectOneLine(await runVmm(["--kernel", kernel("ok2.bz", good), "--initrd", join(dir, "none")]), 2, `cannot read initrd ${join(dir, "none")}: no such file`);
   });
 });
 
