@@ -1,11 +1,13 @@
 // A VM that boots Linux: a bzImage (64-bit boot protocol) with an optional initrd, the in-kernel
 // PIC/IOAPIC/LAPIC and PIT, a 16550A on COM1 (IRQ 4) for the console, an i8042 for reset, and
 // quiet answers to the legacy ports a kernel probes.
+import { PM1A_CNT_PORT, PM1A_EVT_PORT, writeAcpiTables } from "./arch/acpi";
 import { applyCpuidPolicy } from "./arch/cpuid";
 import { ramLayout } from "./arch/layout";
 import { linuxRegs, linuxSregs, writeLinuxBootTables } from "./arch/linux-boot";
 import { buildMemoryMap, type MemMapEntry } from "./arch/memmap";
 import { LEGACY_HOLE_END, LEGACY_HOLE_START, placeInitrd, writeZeroPage } from "./arch/zero-page";
+import { AcpiPm1Control, AcpiPm1Event } from "./devices/acpi-pm";
 import { Cmos } from "./devices/cmos";
 import { I8042 } from "./devices/i8042";
 import { QUIET_PORTS, Quiet } from "./devices/quiet";
@@ -41,6 +43,9 @@ const IDENTITY_MAP_ADDR = 0xfffb_c000;
  *                      no PnP lookup, no keyboard commands to wait on
  *   no_timer_check     skip the IOAPIC timer check, unreliable under virtualization
  */
+/** How the kernel starts a panic message (kernel/panic.c). */
+export const KERNEL_PANIC = "Kernel panic - not syncing";
+
 export const DEFAULT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off nomodules 8250.nr_uarts=1 " +
   "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd no_timer_check";
 
@@ -64,6 +69,13 @@ export class LinuxMachine {
   readonly memoryMap: MemMapEntry[];
   private readonly exitContext: ExitContext;
   private resetRequested = false;
+  private powerOffRequested = false;
+  /**
+   * With panic=1 a panicking kernel reboots like `reboot -f` does; only its console tells the two
+   * apart. The last line the kernel printed before, if it was a panic, makes the reset a failure.
+   */
+  private panicLine: string | undefined;
+  private consoleLine = "";
   private readonly byte = new Uint8Array(1);
 
   private constructor(readonly memory: GuestMemory, private readonly kvm: Kvm, private readonly vm: Vm, readonly vcpu: Vcpu,
@@ -71,10 +83,16 @@ export class LinuxMachine {
     this.memoryMap = memoryMap;
     this.ports = new PortBus(opts.reportMiss);
     this.mmio = new MmioBus(opts.reportMiss);
-    this.serial = new Serial((b) => { this.byte[0] = b; opts.output(this.byte); }, (level) => vm.irqLine(COM1_IRQ, level));
+    this.serial = new Serial((b) => {
+      this.byte[0] = b;
+      opts.output(this.byte);
+      this.watchConsole(b);
+    }, (level) => vm.irqLine(COM1_IRQ, level));
     this.ports.insert(COM1_PORT, 8, "serial", this.serial);
     this.ports.insert(I8042_PORT, 5, "i8042", new I8042(() => { this.resetRequested = true; }));
     this.ports.insert(CMOS_PORT, 2, "cmos", new Cmos());
+    this.ports.insert(PM1A_EVT_PORT, 4, "acpi pm1a event", new AcpiPm1Event());
+    this.ports.insert(PM1A_CNT_PORT, 2, "acpi pm1a control", new AcpiPm1Control(() => { this.powerOffRequested = true; }));
     const quiet = new Quiet();
     for (const q of QUIET_PORTS) this.ports.insert(q.base, q.length, "quiet", quiet);
     this.exitContext = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, opts.trace);
@@ -96,7 +114,8 @@ export class LinuxMachine {
         return { gpa, size };
       });
       const memoryMap = buildMemoryMap(memory.regions, [{ start: LEGACY_HOLE_START, end: LEGACY_HOLE_END }]);
-      writeZeroPage(memory, bz, opts.cmdline, initrd, memoryMap);
+      const rsdp = writeAcpiTables(memory);
+      writeZeroPage(memory, bz, opts.cmdline, initrd, memoryMap, rsdp);
       writeLinuxBootTables(memory);
 
       // 2. The VM: memory, then the in-kernel interrupt controllers and timer.
@@ -121,10 +140,25 @@ export class LinuxMachine {
   async run(host: HostHooks): Promise<VmStop> {
     return runVcpu(this.vcpu, this.exitContext, {
       poll: () => host.poll(),
-      stopRequested: () => (this.resetRequested
-        ? { status: ExitStatus.Ok, message: "guest reset (i8042)", dumpState: false }
-        : host.stopRequested()),
+      stopRequested: () => {
+        if (this.powerOffRequested) return { status: ExitStatus.Ok, message: "guest powered off (ACPI S5)", dumpState: false };
+        if (this.resetRequested && this.panicLine !== undefined) {
+          return { status: ExitStatus.GuestFailed, message: `guest kernel panicked: ${this.panicLine}`, dumpState: false };
+        }
+        if (this.resetRequested) return { status: ExitStatus.Ok, message: "guest reset (i8042)", dumpState: false };
+        return host.stopRequested();
+      },
     });
+  }
+
+  private watchConsole(b: number): void {
+    if (b !== 0x0a) {
+      if (b !== 0x0d && this.consoleLine.length < 512) this.consoleLine += String.fromCharCode(b);
+      return;
+    }
+    const i = this.consoleLine.indexOf(KERNEL_PANIC);
+    if (i >= 0) this.panicLine ??= this.consoleLine.slice(i);
+    this.consoleLine = "";
   }
 
   registerDump(): string[] {

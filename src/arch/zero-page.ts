@@ -19,6 +19,7 @@ export const LEGACY_HOLE_START = 0xa0000;
 export const LEGACY_HOLE_END = 0x100000;
 
 // struct boot_params fields (arch/x86/include/uapi/asm/bootparam.h).
+const ACPI_RSDP_ADDR = 0x070;
 const EXT_RAMDISK_IMAGE = 0x0c0;
 const EXT_RAMDISK_SIZE = 0x0c4;
 const E820_ENTRIES = 0x1e8;
@@ -41,7 +42,8 @@ export function placeInitrd(size: number, memory: GuestMemory, initrdAddrMax: nu
   throw new BadInputError(`initrd (${size} bytes) does not fit in guest RAM below ${(limit / 2 ** 20).toFixed(0)} MiB beside the kernel — raise --memory`);
 }
 
-export function writeZeroPage(memory: GuestMemory, bz: BzImage, cmdline: string, initrd: Initrd | undefined, e820: readonly MemMapEntry[]): void {
+export function writeZeroPage(memory: GuestMemory, bz: BzImage, cmdline: string, initrd: Initrd | undefined,
+  e820: readonly MemMapEntry[], rsdp?: number): void {
   const cmd = new TextEncoder().encode(cmdline + "\0");
   const max = Math.min(bz.cmdlineSize || 255, CMDLINE_MAX - 1);
   if (cmd.length - 1 > max) throw new BadInputError(`kernel command line is ${cmd.length - 1} bytes; this kernel takes at most ${max}`);
@@ -51,6 +53,7 @@ export function writeZeroPage(memory: GuestMemory, bz: BzImage, cmdline: string,
   zp.set(bz.setupHeader, SETUP_SECTS);
   dv.setUint8(TYPE_OF_LOADER, UNDEFINED_LOADER);
   dv.setUint32(CMD_LINE_PTR, CMDLINE_ADDR, true);
+  if (rsdp !== undefined) dv.setBigUint64(ACPI_RSDP_ADDR, BigInt(rsdp), true);
   if (initrd !== undefined) {
     dv.setUint32(RAMDISK_IMAGE, initrd.gpa % 2 ** 32, true);
     dv.setUint32(RAMDISK_SIZE, initrd.size % 2 ** 32, true);

@@ -23,6 +23,9 @@ beforeAll(async () => {
   const kernel = cloudKernel();
   SECTIONS["linux-boot"] = `./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("boot", "reboot -f")} --append ${LINUX_TOKEN}`;
   SECTIONS["linux-bzimage-as-guest"] = `./dist/microvmm -m 256M ${kernel} --initrd ${busyboxInitramfs("boot", "reboot -f")}`;
+  SECTIONS["linux-poweroff"] = `./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
+  SECTIONS["linux-panic"] = `./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("panic", "exit 3")}`;
+  SECTIONS["linux-1g"] = `./dist/microvmm -m 1G --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
   SECTIONS["linux-shell"] = `node_modules/.bin/bun test/linux/drive.ts ./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("shell", INTERACTIVE_SHELL)}`;
   const script = Object.entries(SECTIONS)
     .map(([name, cmd]) => `echo "=== ${name}"; timeout 150 ${cmd} 2>&1; echo "=== status $?"`).join("; "); // one line: the runner quotes it
@@ -73,7 +76,30 @@ describe.skipIf(skip)(`Linux on hardware-style KVM (${hardwareKvm.how})${skip ? 
     expect(r.status).toBe(0);
   });
 
-  test("interactive: typed into microvmm's stdin, `echo $((6*7))` answers 42 at the shell", () => {
+  test("poweroff -f in the guest ends microvmm with status 0 (ACPI S5)", () => {
+    const r = results.get("linux-poweroff")!;
+    expect(r.lines).toContain("MICROVMM-INIT-OK");
+    expect(r.lines.some((l) => l.includes("reboot: Power down"))).toBe(true);
+    expect(r.status).toBe(0);
+  });
+
+  test("a guest kernel panic ends microvmm with status 1, its last lines visible", () => {
+    const r = results.get("linux-panic")!;
+    expect(r.lines.some((l) => l.includes("Kernel panic - not syncing: Attempted to kill init!"))).toBe(true);
+    expect(r.lines.at(-1)).toMatch(/^microvmm: guest kernel panicked: Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000300/);
+    expect(r.status).toBe(1);
+  });
+
+  test("a 1 GiB guest: MemTotal is the RAM less what the kernel keeps", () => {
+    const r = results.get("linux-1g")!;
+    const kb = Number(/^MemTotal:\s+(\d+) kB/m.exec(r.lines.join("\n"))![1]);
+    console.log(`1 GiB guest: MemTotal ${kb} kB`);
+    expect(kb).toBeGreaterThan(0.9 * 1024 * 1024);
+    expect(kb).toBeLessThanOrEqual(1024 * 1024);
+    expect(r.status).toBe(0);
+  });
+
+  test("interactive: typed into microvmm's stdin, `echo $((6*7))` answers 42 at the shell, then poweroff -f", () => {
     const r = results.get("linux-shell")!;
     expect(r.lines).toContain("answer: 42");
     expect(r.lines).toContain("status: 0");

@@ -1,5 +1,5 @@
 // Plays the user at a Linux guest's serial console: runs microvmm with the given arguments,
-// waits for the shell, types `echo $((6*7))`, expects 42, types `reboot -f`, and prints what
+// waits for the shell, types `echo $((6*7))`, expects 42, types `poweroff -f`, and prints what
 // happened for the test to check. Runs where KVM is hardware-style (inside the nested runner).
 //   bun test/linux/drive.ts MICROVMM ARGS...
 const [bin, ...args] = process.argv.slice(2);
@@ -33,7 +33,7 @@ try {
   await until("\n42\r\n", 30_000);
   at("answer");
   console.log(`answer: ${out.slice(mark).split("\r\n")[1]}`);
-  await type("reboot -f\r");
+  await type("poweroff -f\r");
   const status = await Promise.race([p.exited, Bun.sleep(60_000).then(() => -1)]);
   at("exit");
   console.log(`status: ${status}`);

@@ -1,0 +1,100 @@
+// Minimal ACPI tables, so a kernel can power the VM off: RSDP → RSDT → FADT → FACS and a DSDT
+// that defines only \_S5 (the soft-off sleep type). The FADT is the ACPI 1.0 kind (revision 1),
+// not hardware-reduced, so the legacy PIC/PIT setup stays as it is; it points at PM1a event and
+// control blocks (devices/acpi-pm.ts), and the kernel's ACPI power-off writes SLP_TYP = 5 with
+// SLP_EN to PM1a_CNT. ACPI is always on (SMI_CMD = 0): there is no SMM to hand over from.
+// Everything lives in the legacy BIOS area, which the e820 map marks reserved; the RSDP is where
+// the kernel's scan of 0xE0000-0xFFFFF finds it, and also given in boot_params.acpi_rsdp_addr.
+import type { GuestMemory } from "../memory/guest-memory";
+
+export const ACPI_BASE = 0xe0000;
+export const PM1A_EVT_PORT = 0x600; // 4 bytes: PM1 status (2), PM1 enable (2)
+export const PM1A_CNT_PORT = 0x604; // 2 bytes: PM1 control
+export const SCI_IRQ = 9;
+/** SLP_TYP for S5 in \_S5 (the kernel writes it to PM1a_CNT bits 10-12). */
+export const S5_SLP_TYP = 5;
+
+const OEM_ID = "MVMM  ";
+const OEM_TABLE_ID = "MICROVMM";
+const HEADER = 36;
+
+// Offsets inside the area at ACPI_BASE.
+const RSDP_OFF = 0x000;
+const RSDT_OFF = 0x040;
+const FADT_OFF = 0x080;
+const FACS_OFF = 0x140; // 64-byte aligned
+const DSDT_OFF = 0x180;
+
+/** AML: Name (_S5_, Package (2) { 5, 0 }). */
+const S5_AML = Uint8Array.of(0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x05, 0x02, 0x0a, S5_SLP_TYP, 0x00);
+
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+function checksum(bytes: Uint8Array): number {
+  let sum = 0;
+  for (const b of bytes) sum = (sum + b) & 0xff;
+  return (0x100 - sum) & 0xff;
+}
+
+/** A system description table: the 36-byte header, then `body`, checksummed. */
+function table(signature: string, revision: number, body: Uint8Array): Uint8Array {
+  const t = new Uint8Array(HEADER + body.length);
+  const dv = new DataView(t.buffer);
+  t.set(ascii(signature), 0);
+  dv.setUint32(4, t.length, true);
+  dv.setUint8(8, revision);
+  t.set(ascii(OEM_ID), 10);
+  t.set(ascii(OEM_TABLE_ID), 16);
+  dv.setUint32(24, 1, true); // OEM revision
+  t.set(ascii("MVMM"), 28); // creator
+  dv.setUint32(32, 1, true);
+  t.set(body, HEADER);
+  t[9] = checksum(t);
+  return t;
+}
+
+/** Writes the tables at ACPI_BASE; returns the RSDP's address. */
+export function writeAcpiTables(memory: GuestMemory): number {
+  const area = new Uint8Array(0x200);
+  const put = (off: number, bytes: Uint8Array) => area.set(bytes, off);
+
+  // FADT, revision 1 (116 bytes).
+  const fadt = new Uint8Array(116 - HEADER);
+  const f = new DataView(fadt.buffer);
+  const at = (fadtOffset: number) => fadtOffset - HEADER;
+  f.setUint32(at(36), ACPI_BASE + FACS_OFF, true); // FIRMWARE_CTRL
+  f.setUint32(at(40), ACPI_BASE + DSDT_OFF, true); // DSDT
+  f.setUint16(at(46), SCI_IRQ, true); // SCI_INT
+  f.setUint32(at(48), 0, true); // SMI_CMD: none, ACPI is always on
+  f.setUint32(at(56), PM1A_EVT_PORT, true); // PM1a_EVT_BLK
+  f.setUint32(at(64), PM1A_CNT_PORT, true); // PM1a_CNT_BLK
+  f.setUint8(at(88), 4); // PM1_EVT_LEN
+  f.setUint8(at(89), 2); // PM1_CNT_LEN
+  f.setUint32(at(112), (1 << 0) | (1 << 2) | (1 << 4) | (1 << 5), true); // WBINVD, PROC_C1, no power/sleep buttons
+  put(FADT_OFF, table("FACP", 1, fadt));
+
+  // FACS (64 bytes, no header checksum).
+  const facs = new Uint8Array(64);
+  facs.set(ascii("FACS"), 0);
+  new DataView(facs.buffer).setUint32(4, 64, true);
+  put(FACS_OFF, facs);
+
+  put(DSDT_OFF, table("DSDT", 1, S5_AML));
+
+  // RSDT: one entry, the FADT.
+  const rsdt = new Uint8Array(4);
+  new DataView(rsdt.buffer).setUint32(0, ACPI_BASE + FADT_OFF, true);
+  put(RSDT_OFF, table("RSDT", 1, rsdt));
+
+  // RSDP, ACPI 1.0 form (20 bytes).
+  const rsdp = new Uint8Array(20);
+  rsdp.set(ascii("RSD PTR "), 0);
+  rsdp.set(ascii(OEM_ID), 9);
+  rsdp[15] = 0; // revision 0
+  new DataView(rsdp.buffer).setUint32(16, ACPI_BASE + RSDT_OFF, true);
+  rsdp[8] = checksum(rsdp);
+  put(RSDP_OFF, rsdp);
+
+  memory.write(ACPI_BASE, area, "ACPI tables");
+  return ACPI_BASE + RSDP_OFF;
+}

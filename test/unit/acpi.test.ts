@@ -1,0 +1,51 @@
+// The ACPI tables read back the way a kernel walks them, and the PM1 control register.
+import { describe, expect, test } from "bun:test";
+import { ACPI_BASE, PM1A_CNT_PORT, PM1A_EVT_PORT, SCI_IRQ, writeAcpiTables } from "../../src/arch/acpi";
+import { AcpiPm1Control, PM1_CNT_SCI_EN } from "../../src/devices/acpi-pm";
+import { GuestMemory } from "../../src/memory/guest-memory";
+
+const bytes = (m: GuestMemory, at: number, n: number) => { const b = new Uint8Array(n); m.read(at, b); return b; };
+const sum = (b: Uint8Array) => b.reduce((s, x) => (s + x) & 0xff, 0);
+const str = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe("ACPI tables", () => {
+  test("RSDP → RSDT → FADT → FACS and DSDT, every checksum right, \\_S5 defined", () => {
+    const m = GuestMemory.fromBuffers([{ gpa: 0, size: 0x100000 }]);
+    const rsdp = writeAcpiTables(m);
+    expect(rsdp % 16).toBe(0);
+    expect(rsdp >= 0xe0000 && rsdp < 0x100000).toBe(true); // where the kernel scans for it
+    expect(str(bytes(m, rsdp, 8))).toBe("RSD PTR ");
+    expect(sum(bytes(m, rsdp, 20))).toBe(0);
+    const table = (at: number, sig: string) => {
+      expect(str(bytes(m, at, 4))).toBe(sig);
+      const b = bytes(m, at, m.readU32(at + 4));
+      expect(sum(b)).toBe(0);
+      return b;
+    };
+    const rsdt = table(m.readU32(rsdp + 16), "RSDT");
+    const fadtAt = new DataView(rsdt.buffer).getUint32(36, true);
+    const fadt = new DataView(table(fadtAt, "FACP").buffer);
+    expect(fadt.byteLength).toBe(116);
+    expect(fadt.getUint16(46, true)).toBe(SCI_IRQ);
+    expect(fadt.getUint32(48, true)).toBe(0); // no SMI: ACPI always on
+    expect([fadt.getUint32(56, true), fadt.getUint32(64, true), fadt.getUint8(88), fadt.getUint8(89)]).toEqual([PM1A_EVT_PORT, PM1A_CNT_PORT, 4, 2]);
+    expect(str(bytes(m, fadt.getUint32(36, true), 4))).toBe("FACS");
+    const dsdt = table(fadt.getUint32(40, true), "DSDT");
+    expect([...dsdt.subarray(36)]).toEqual([0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00]);
+    expect(ACPI_BASE).toBe(0xe0000);
+  });
+});
+
+describe("PM1a control", () => {
+  test("SCI_EN reads 1; SLP_TYP 5 with SLP_EN powers off; other states do not", () => {
+    let off = 0;
+    const pm = new AcpiPm1Control(() => { off++; });
+    expect(pm.read(0, 2) & PM1_CNT_SCI_EN).toBe(1);
+    pm.write(0, 2, 5 << 10); // SLP_TYP first, as ACPICA does
+    expect(off).toBe(0);
+    pm.write(0, 2, (3 << 10) | (1 << 13)); // S3: not ours
+    expect(off).toBe(0);
+    pm.write(0, 2, (5 << 10) | (1 << 13));
+    expect(off).toBe(1);
+  });
+});
