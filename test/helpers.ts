@@ -52,9 +52,9 @@ const NESTED_MACHINE_FAILED = 125;
  * Runs a command where KVM is hardware-style (see hardwareKvm). Nested, the runner gets its own
  * time limit (so its QEMU goes with it) and one retry if its machine, not the command, failed.
  */
-export async function runHardware(cmd: string[], timeoutSec = 150): Promise<RunResult> {
+export async function runHardware(cmd: string[], timeoutSec = 150, memMiB = 4096): Promise<RunResult> {
   const once = async (): Promise<RunResult> => {
-    const argv = hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", String(timeoutSec), "--", ...cmd] : cmd;
+    const argv = hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", String(timeoutSec), "--mem", String(memMiB), "--", ...cmd] : cmd;
     const p = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const timer = setTimeout(() => p.kill("SIGKILL"), (timeoutSec + 30) * 1000);
     const [stdout, stderr, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
