@@ -1,6 +1,7 @@
 // Plays the user at a Linux guest's serial console: runs microvmm with the given arguments,
-// waits for the shell, types `echo $((6*7))`, expects 42, types `poweroff -f`, and prints what
-// happened for the test to check. Runs where KVM is hardware-style (inside the nested runner).
+// waits for the shell, starts `sleep 100` and interrupts it with Ctrl-C (0x03 must reach the
+// guest's tty, not stop microvmm), types `echo $((6*7))`, expects 42, types `poweroff -f`, and
+// prints what happened for the test to check. Runs where KVM is hardware-style (inside the nested runner).
 //   bun test/linux/drive.ts MICROVMM ARGS...
 const [bin, ...args] = process.argv.slice(2);
 const p = Bun.spawn([bin!, ...args], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
@@ -8,9 +9,10 @@ const reader = p.stdout.getReader();
 let out = "";
 // One read in flight at a time: a read raced against a timer and abandoned would lose its bytes.
 let pending: ReturnType<typeof reader.read> | undefined;
-const until = async (s: string, ms: number) => {
+/** Waits until `s` appears in the output after position `from`. */
+const until = async (s: string, ms: number, from = 0) => {
   const end = Date.now() + ms;
-  while (!out.includes(s)) {
+  while (out.indexOf(s, from) < 0) {
     if (Date.now() > end) throw new Error(`no "${s}" after ${ms} ms`);
     pending ??= reader.read();
     const r = await Promise.race([pending, Bun.sleep(1000).then(() => undefined)]);
@@ -28,9 +30,18 @@ try {
   at("init");
   await until("# ", 30_000); // the shell's prompt
   at("prompt");
-  const mark = out.length;
+  let mark = out.length;
+  await type("sleep 100\r");
+  await until("sleep 100\r\n", 30_000, mark); // echoed: the shell is running it
+  await Bun.sleep(500);
+  mark = out.length;
+  await type("\x03");
+  await until("# ", 10_000, mark); // a new prompt, long before 100 s
+  at("interrupted");
+  console.log(`ctrl-c: back in ${out.slice(mark).includes("^C") ? "the shell" : "?"}`);
+  mark = out.length;
   await type("echo $((6*7))\r");
-  await until("\n42\r\n", 30_000);
+  await until("\n42\r\n", 30_000, mark);
   at("answer");
   console.log(`answer: ${out.slice(mark).split("\r\n")[1]}`);
   await type("poweroff -f\r");
