@@ -1,10 +1,12 @@
-// A VM that boots Linux: a bzImage (64-bit boot protocol) with an optional initrd, the in-kernel
+// A VM that boots Linux: a bzImage (64-bit boot protocol) or an ELF vmlinux (PVH when it has the
+// note, else the 64-bit protocol) with an optional initrd, the in-kernel
 // PIC/IOAPIC/LAPIC and PIT, a 16550A on COM1 (IRQ 4) for the console, an i8042 for reset, and
 // quiet answers to the legacy ports a kernel probes.
 import { PM1A_CNT_PORT, PM1A_EVT_PORT, writeAcpiTables } from "./arch/acpi";
 import { applyCpuidPolicy } from "./arch/cpuid";
 import { ramLayout } from "./arch/layout";
 import { linuxRegs, linuxSregs, writeLinuxBootTables } from "./arch/linux-boot";
+import { pvhRegs, pvhSregs, writeStartInfo } from "./arch/pvh";
 import { buildMemoryMap, type MemMapEntry } from "./arch/memmap";
 import { LEGACY_HOLE_END, LEGACY_HOLE_START, placeInitrd, writeZeroPage } from "./arch/zero-page";
 import { AcpiPm1Control, AcpiPm1Event } from "./devices/acpi-pm";
@@ -15,7 +17,8 @@ import { Serial } from "./devices/serial";
 import { BadInputError, ExitStatus } from "./errors";
 import { KVM_PIT_SPEAKER_DUMMY } from "./kvm/bindings";
 import { CpuidTable, type Kvm, type Vcpu, type Vm } from "./kvm/kvm";
-import { loadBzImage, parseBzImage } from "./loaders/bzimage";
+import { loadBzImage, parseBzImage, syntheticSetupHeader, type BzImage } from "./loaders/bzimage";
+import { isElf, loadElf, parseElf } from "./loaders/elf";
 import { createVm } from "./machine";
 import { GuestMemory } from "./memory/guest-memory";
 import { MmioBus, PortBus, type MissReporter } from "./vcpu/bus";
@@ -79,7 +82,7 @@ export class LinuxMachine {
   private readonly byte = new Uint8Array(1);
 
   private constructor(readonly memory: GuestMemory, private readonly kvm: Kvm, private readonly vm: Vm, readonly vcpu: Vcpu,
-    memoryMap: MemMapEntry[], opts: LinuxOptions) {
+    memoryMap: MemMapEntry[], readonly boot: string, opts: LinuxOptions) {
     this.memoryMap = memoryMap;
     this.ports = new PortBus(opts.reportMiss);
     this.mmio = new MmioBus(opts.reportMiss);
@@ -102,21 +105,23 @@ export class LinuxMachine {
     const memory = GuestMemory.anonymous(ramLayout(opts.memorySize));
     const cleanups: Array<() => void> = [() => memory.unmap()];
     try {
-      // 1. Kernel, initrd, zero page and boot tables, checked before KVM is touched.
-      const bz = named(opts.kernel.name, () => parseBzImage(opts.kernel.bytes));
-      const image = named(opts.kernel.name, () => loadBzImage(bz, memory));
-      const kernelEnd = image.segments[0]!.gpa + image.segments[0]!.memSize;
+      // 1. Kernel, initrd, boot information and tables, checked before KVM is touched.
+      const kernel = named(opts.kernel.name, () => loadKernel(opts.kernel.bytes, memory));
       const initrd = opts.initrd === undefined ? undefined : named(opts.initrd.name, () => {
         const size = opts.initrd!.bytes.length;
         if (size > memory.size) throw new BadInputError(`initrd is ${size} bytes but guest RAM is ${memory.size} — raise --memory`);
-        const gpa = placeInitrd(size, memory, bz.initrdAddrMax, kernelEnd);
+        const gpa = placeInitrd(size, memory, kernel.bz.initrdAddrMax, kernel.end);
         memory.write(gpa, opts.initrd!.bytes, "initrd");
         return { gpa, size };
       });
       const memoryMap = buildMemoryMap(memory.regions, [{ start: LEGACY_HOLE_START, end: LEGACY_HOLE_END }]);
       const rsdp = writeAcpiTables(memory);
-      writeZeroPage(memory, bz, opts.cmdline, initrd, memoryMap, rsdp);
-      writeLinuxBootTables(memory);
+      if (kernel.boot === "pvh") {
+        writeStartInfo(memory, opts.cmdline, initrd, memoryMap, rsdp);
+      } else {
+        writeZeroPage(memory, kernel.bz, opts.cmdline, initrd, memoryMap, rsdp);
+        writeLinuxBootTables(memory);
+      }
 
       // 2. The VM: memory, then the in-kernel interrupt controllers and timer.
       const { kvm, vm } = createVm(opts.kvmPath, memory, cleanups);
@@ -127,9 +132,15 @@ export class LinuxMachine {
       // 3. The vCPU at the kernel's 64-bit entry.
       const vcpu = vm.createVcpu(0);
       vcpu.setCpuid2(CpuidTable.fromEntries(applyCpuidPolicy(kvm.getSupportedCpuid().entries(), vcpu.id)));
-      vcpu.setSregs(linuxSregs(vcpu.getSregs()));
-      vcpu.setRegs(linuxRegs(image.entry));
-      return new LinuxMachine(memory, kvm, vm, vcpu, memoryMap, opts);
+      if (kernel.boot === "pvh") {
+        vcpu.setSregs(pvhSregs(vcpu.getSregs()));
+        vcpu.setRegs(pvhRegs(kernel.entry));
+      } else {
+        vcpu.setSregs(linuxSregs(vcpu.getSregs()));
+        vcpu.setRegs(linuxRegs(kernel.entry));
+      }
+      const boot = kernel.boot === "pvh" ? `PVH, entry 0x${kernel.entry.toString(16)}` : `64-bit boot protocol, entry 0x${kernel.entry.toString(16)}`;
+      return new LinuxMachine(memory, kvm, vm, vcpu, memoryMap, boot, opts);
     } catch (e) {
       for (const c of cleanups) c();
       throw e;
@@ -170,6 +181,35 @@ export class LinuxMachine {
     this.kvm.close();
     this.memory.unmap();
   }
+}
+
+interface LoadedKernel {
+  /** "pvh": 32-bit entry with hvm_start_info; "64bit": the 64-bit boot protocol with a zero page. */
+  boot: "pvh" | "64bit";
+  entry: number;
+  /** One past the kernel's last byte in RAM (the initrd goes above). */
+  end: number;
+  /** The setup header for the zero page: the bzImage's own, or a synthetic one for an ELF. */
+  bz: BzImage;
+}
+
+/**
+ * A bzImage boots through the 64-bit protocol; an ELF vmlinux through PVH when it has the
+ * PHYS32_ENTRY note, else through the 64-bit protocol at its (physical) e_entry.
+ */
+function loadKernel(bytes: Uint8Array, memory: GuestMemory): LoadedKernel {
+  if (isElf(bytes)) {
+    const elf = parseElf(bytes);
+    if (elf.elfClass !== 64) throw new BadInputError("a vmlinux must be ELFCLASS64");
+    const image = loadElf(elf, memory);
+    const end = Math.max(...image.segments.map((s) => s.gpa + s.memSize));
+    const bz = syntheticSetupHeader();
+    if (elf.pvhEntry !== undefined) return { boot: "pvh", entry: elf.pvhEntry, end, bz };
+    return { boot: "64bit", entry: image.entry, end, bz };
+  }
+  const bz = parseBzImage(bytes);
+  const image = loadBzImage(bz, memory);
+  return { boot: "64bit", entry: image.entry, end: image.segments[0]!.gpa + image.segments[0]!.memSize, bz };
 }
 
 function named<T>(file: string, f: () => T): T {

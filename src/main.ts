@@ -8,7 +8,7 @@ import { HostInput } from "./host/input";
 import { outputTo } from "./host/output";
 import { runScheduled, type Schedule } from "./sched/scheduler";
 import { formatMemoryMap } from "./arch/memmap";
-import { isElf } from "./loaders/elf";
+import { isElf, parseElf } from "./loaders/elf";
 import { isBzImage } from "./loaders/bzimage";
 import { DEFAULT_CMDLINE, LinuxMachine } from "./linux-machine";
 import { enterRawMode, restoreAll } from "./host/terminal";
@@ -73,7 +73,7 @@ async function run(argv: string[]): Promise<number> {
   if (o.kernel === undefined && o.vms.length === 1 && o.vms[0]!.guest !== undefined && !(BUILTIN_GUESTS as readonly string[]).includes(o.vms[0]!.guest)) {
     // A bzImage given as the guest boots as Linux.
     const head = readHead(o.vms[0]!.guest);
-    if (head !== undefined && isBzImage(head)) o.kernel = o.vms[0]!.guest;
+    if (head !== undefined && (isBzImage(head) || (isElf(head) && isPvhVmlinux(o.vms[0]!.guest)))) o.kernel = o.vms[0]!.guest;
   }
   if (o.kernel !== undefined) return runLinux(o);
   // Every guest is read and checked before any VM is made.
@@ -150,6 +150,15 @@ function readHead(path: string): Uint8Array | undefined {
   }
 }
 
+/** An ELF with a PVH entry note is a Linux kernel (vmlinux), not a plain guest. */
+function isPvhVmlinux(path: string): boolean {
+  try {
+    return parseElf(readFileSync(path)).pvhEntry !== undefined;
+  } catch {
+    return false; // not a usable ELF: the plain loader will say why
+  }
+}
+
 function readFile(path: string, what: string): Uint8Array {
   try {
     if (statSync(path).isDirectory()) throw new BadInputError(`${path}: is a directory, not a ${what}`);
@@ -191,7 +200,7 @@ async function runLinux(o: CliOptions): Promise<number> {
     restoreAll();
     if (stop.status !== ExitStatus.Ok || stop.dumpState) say(stop.message);
     if (stop.dumpState) print(STDERR, machine.registerDump().map((l) => `  ${l}\n`).join(""));
-    if (o.stats === "text") print(STDERR, formatExitStats(machine.stats));
+    if (o.stats === "text") print(STDERR, `linux boot: ${machine.boot}\n${formatExitStats(machine.stats)}`);
     return stop.status;
   } finally {
     restoreAll();

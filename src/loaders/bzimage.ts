@@ -102,3 +102,25 @@ export function loadBzImage(bz: BzImage, memory: GuestMemory): LoadedImage {
     segments: [{ gpa: LINUX_KERNEL_ADDR, fileSize: bz.kernel.length, memSize: room }],
   };
 }
+
+/**
+ * The setup header a bzImage would carry, for an ELF vmlinux booted through the 64-bit protocol:
+ * the magic numbers, protocol 2.15, a 64-bit kernel that loads high, no initrd limit below 4 GiB.
+ */
+export function syntheticSetupHeader(): BzImage {
+  const bytes = new Uint8Array(0x270);
+  const dv = new DataView(bytes.buffer);
+  dv.setUint16(BOOT_FLAG, BOOT_FLAG_MAGIC, true);
+  dv.setUint8(SETUP_HEADER_END_BYTE, 0x6a);
+  dv.setUint32(HEADER, HEADER_MAGIC, true);
+  dv.setUint16(VERSION, 0x020f, true);
+  dv.setUint8(LOADFLAGS, LOADED_HIGH);
+  dv.setUint32(INITRD_ADDR_MAX, 0x7fffffff, true);
+  dv.setUint32(KERNEL_ALIGNMENT, 0x1000000, true);
+  dv.setUint16(XLOADFLAGS, XLF_KERNEL_64, true);
+  dv.setUint32(CMDLINE_SIZE, 2047, true);
+  return {
+    bytes, version: 0x020f, xloadflags: XLF_KERNEL_64, setupHeader: bytes.subarray(SETUP_SECTS, HEADER + 0x6a),
+    kernel: new Uint8Array(0), initSize: 0, initrdAddrMax: 0x7fffffff, cmdlineSize: 2047,
+  };
+}

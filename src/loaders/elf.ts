@@ -13,6 +13,9 @@ const EM_386 = 3;
 const EM_X86_64 = 62;
 const ET_EXEC = 2;
 const PT_LOAD = 1;
+const PT_NOTE = 4;
+/** Xen's ELF note (name "Xen") giving the PVH entry point: XEN_ELFNOTE_PHYS32_ENTRY. */
+const XEN_ELFNOTE_PHYS32_ENTRY = 18;
 /** An ELF's program header count is capped; more than this is not a real kernel or guest. */
 const MAX_PHNUM = 256;
 
@@ -36,6 +39,8 @@ export interface ElfImage {
   entry: bigint;
   segments: ElfSegment[];
   bytes: Uint8Array;
+  /** The PVH entry point (a 32-bit physical address) from a Xen PHYS32_ENTRY note, if any. */
+  pvhEntry?: number;
 }
 
 /** Reads and validates the ELF headers. Throws BadInputError naming what is wrong. */
@@ -72,7 +77,15 @@ export function parseElf(bytes: Uint8Array): ElfImage {
   const parsed = elfy.parse(withoutSections(bytes, is64));
   const exact = (at: number) => (is64 ? dv.getBigUint64(at, true) : BigInt(dv.getUint32(at, true)));
   const segments: ElfSegment[] = [];
+  let pvhEntry: number | undefined;
   parsed.body.programs.forEach((p, index) => {
+    if (p.type === "note" || p.type === PT_NOTE) {
+      if (!Number.isSafeInteger(p.offset) || !Number.isSafeInteger(p.filesz) || p.offset + p.filesz > bytes.length) {
+        throw new BadInputError(`truncated ELF: note segment ${index} runs past the end of the file`);
+      }
+      pvhEntry ??= findPvhEntry(bytes.subarray(p.offset, p.offset + p.filesz));
+      return;
+    }
     if (p.type !== "load" && p.type !== PT_LOAD) return;
     const seg = { index, offset: p.offset, paddr: p.paddr, filesz: p.filesz, memsz: p.memsz };
     for (const [k, v] of Object.entries(seg)) {
@@ -85,7 +98,29 @@ export function parseElf(bytes: Uint8Array): ElfImage {
     segments.push({ ...seg, vaddr: exact(phoff + index * phentsize + (is64 ? 16 : 8)) });
   });
   if (segments.length === 0) throw new BadInputError("ELF has no PT_LOAD segment: nothing to load");
-  return { elfClass: is64 ? 64 : 32, entry: exact(24), segments, bytes };
+  return { elfClass: is64 ? 64 : 32, entry: exact(24), segments, bytes, pvhEntry };
+}
+
+/**
+ * Walks the notes of one PT_NOTE segment (each: namesz, descsz, type, then name and desc, each
+ * padded to 4 bytes) for XEN_ELFNOTE_PHYS32_ENTRY; every length is checked against the segment.
+ */
+export function findPvhEntry(notes: Uint8Array): number | undefined {
+  const dv = new DataView(notes.buffer, notes.byteOffset, notes.byteLength);
+  const pad = (n: number) => (n + 3) & ~3;
+  for (let at = 0; at + 12 <= notes.length;) {
+    const namesz = dv.getUint32(at, true);
+    const descsz = dv.getUint32(at + 4, true);
+    const type = dv.getUint32(at + 8, true);
+    const name = at + 12;
+    const desc = name + pad(namesz);
+    const next = desc + pad(descsz);
+    if (namesz > notes.length || descsz > notes.length || next > notes.length) return undefined; // malformed: stop
+    const isXen = namesz === 4 && notes[name] === 0x58 && notes[name + 1] === 0x65 && notes[name + 2] === 0x6e && notes[name + 3] === 0;
+    if (isXen && type === XEN_ELFNOTE_PHYS32_ENTRY && descsz >= 4) return dv.getUint32(desc, true);
+    at = next;
+  }
+  return undefined;
 }
 
 /** Places a parsed ELF in guest RAM. Throws BadInputError before writing anything if it does not fit. */
@@ -117,7 +152,7 @@ export function loadElf(elf: ElfImage, memory: GuestMemory): LoadedImage {
  * e_entry as a physical address. Guests run identity-mapped, so an entry inside a segment's
  * physical range is used as is; one inside its virtual range is moved by that segment's offset.
  */
-function physicalEntry(elf: ElfImage): number {
+export function physicalEntry(elf: ElfImage): number {
   const e = elf.entry;
   for (const s of elf.segments) if (e >= BigInt(s.paddr) && e < BigInt(s.paddr + s.memsz)) return Number(e);
   for (const s of elf.segments) if (e >= s.vaddr && e < s.vaddr + BigInt(s.memsz)) return s.paddr + Number(e - s.vaddr);

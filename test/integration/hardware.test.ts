@@ -3,7 +3,7 @@
 // On a host whose KVM is hardware, the same commands run directly.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { hardwareKvm, runHardware } from "../helpers";
-import { busyboxInitramfs, cloudKernel, INTERACTIVE_SHELL } from "../linux/fixtures";
+import { busyboxInitramfs, cloudKernel, cloudVmlinux, INTERACTIVE_SHELL } from "../linux/fixtures";
 
 const SHOW = "--regs --peek 0x400:4";
 const SECTIONS: Record<string, string> = {
@@ -22,6 +22,9 @@ beforeAll(async () => {
   // Debian's stock cloud kernel and busybox initramfs images, fetched and cached on this side.
   const kernel = cloudKernel();
   SECTIONS["linux-boot"] = `./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("boot", "reboot -f")} --append ${LINUX_TOKEN}`;
+  const vmlinux = cloudVmlinux();
+  SECTIONS["linux-pvh"] = `./dist/microvmm --stats -m 256M --kernel ${vmlinux} --initrd ${busyboxInitramfs("boot", "reboot -f")} --append ${LINUX_TOKEN}`;
+  SECTIONS["linux-pvh-as-guest"] = `./dist/microvmm -m 256M ${vmlinux} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
   SECTIONS["linux-bzimage-as-guest"] = `./dist/microvmm -m 256M ${kernel} --initrd ${busyboxInitramfs("boot", "reboot -f")}`;
   SECTIONS["linux-poweroff"] = `./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
   SECTIONS["linux-panic"] = `./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("panic", "exit 3")}`;
@@ -69,6 +72,20 @@ describe.skipIf(skip)(`Linux on hardware-style KVM (${hardwareKvm.how})${skip ? 
     const cmdline = r.lines.find((l) => l.startsWith("cmdline: "))!;
     expect(cmdline).toContain("console=ttyS0");
     expect(cmdline).toContain(LINUX_TOKEN);
+    expect(r.status).toBe(0);
+  });
+
+  test("the ELF vmlinux with a PVH note boots the PVH way to init, with our command line", () => {
+    const r = results.get("linux-pvh")!;
+    expect(r.lines).toContain("MICROVMM-INIT-OK");
+    expect(r.lines.find((l) => l.startsWith("cmdline: "))).toContain(LINUX_TOKEN);
+    expect(r.lines.find((l) => l.startsWith("linux boot: "))).toMatch(/^linux boot: PVH, entry 0x[0-9a-f]+$/);
+    expect(r.status).toBe(0);
+  });
+
+  test("a PVH vmlinux given as the guest boots as Linux", () => {
+    const r = results.get("linux-pvh-as-guest")!;
+    expect(r.lines).toContain("MICROVMM-INIT-OK");
     expect(r.status).toBe(0);
   });
 

@@ -49,6 +49,31 @@ export function cloudKernel(): string {
 }
 
 /**
+ * The same kernel as an ELF vmlinux: the bzImage's payload (setup header payload_offset and
+ * payload_length) decompressed with the host's tool for its format. It has the PVH note.
+ */
+export function cloudVmlinux(): string {
+  const cached = join(CACHE, "vmlinux-cloud");
+  if (existsSync(cached)) return cached;
+  const bz = readFileSync(cloudKernel());
+  const setup = ((bz[0x1f1] || 4) + 1) * 512;
+  const start = setup + bz.readUInt32LE(0x248);
+  const payload = bz.subarray(start, start + bz.readUInt32LE(0x24c));
+  const formats: Array<[number[], string[]]> = [
+    [[0x02, 0x21, 0x4c, 0x18], ["lz4", "-d", "-c"]], [[0xfd, 0x37, 0x7a, 0x58], ["xz", "-d", "-c"]],
+    [[0x28, 0xb5, 0x2f, 0xfd], ["zstd", "-d", "-c"]], [[0x1f, 0x8b], ["gzip", "-d", "-c"]],
+  ];
+  const tool = formats.find(([magic]) => magic.every((b, i) => payload[i] === b))?.[1];
+  if (tool === undefined) throw new Error(`unknown kernel payload format ${payload.subarray(0, 4).toString("hex")}`);
+  // The kernel appends the decompressed size after the stream; the tools say so and go on.
+  const r = Bun.spawnSync(tool, { stdin: payload, stdout: "pipe", stderr: "pipe" });
+  const elf = r.stdout;
+  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${tool[0]} did not give an ELF: ${r.stderr.toString()}`);
+  writeFileSync(cached, elf);
+  return cached;
+}
+
+/**
  * An initramfs with busybox whose /init prints a marker and /proc/cmdline, then runs `then`
  * (a shell command: "reboot -f", or INTERACTIVE_SHELL for a shell on the console).
  */

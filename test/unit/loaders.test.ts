@@ -1,6 +1,6 @@
 // Loaders on tiny fixture images; each negative case changes one thing and expects one error.
 import { describe, expect, test } from "bun:test";
-import { isElf, loadElf, parseElf } from "../../src/loaders/elf";
+import { findPvhEntry, isElf, loadElf, parseElf } from "../../src/loaders/elf";
 import { loadRaw } from "../../src/loaders/raw";
 import { loadGuest } from "../../src/guest-image";
 import { GuestMemory } from "../../src/memory/guest-memory";
@@ -118,5 +118,31 @@ describe("choosing the loader", () => {
     expect(loadGuest({ name: "a", bytes: e32, mode: "paged" }, mem()).mode).toBe("paged");
     expect(loadGuest({ name: "a", bytes: elf64() }, mem()).mode).toBe("long");
     expect(() => loadGuest({ name: "a", bytes: elf64(), mode: "real" }, mem())).toThrow("a: an ELFCLASS64 guest runs in long mode, not real");
+  });
+});
+
+describe("PVH note", () => {
+  const note = (name: string, type: number, desc: number[]) => {
+    const n = Buffer.from(name + "\0");
+    const pad = (b: Uint8Array) => Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]);
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(n.length, 0); head.writeUInt32LE(desc.length, 4); head.writeUInt32LE(type, 8);
+    return Buffer.concat([head, pad(n), pad(Uint8Array.from(desc))]);
+  };
+
+  test("XEN_ELFNOTE_PHYS32_ENTRY is found among other notes, in a PT_NOTE segment of a real ELF", () => {
+    const notes = Buffer.concat([note("GNU", 3, [1, 2, 3, 4]), note("Xen", 6, [0x6c, 0x69]), note("Xen", 18, [0x50, 0x08, 0x00, 0x01, 0, 0, 0, 0])]);
+    expect(findPvhEntry(notes)).toBe(0x1000850);
+    const elf = buildElf({ bits: 64, entry: 0x10000, segments: [{ paddr: 0x10000, data: code }, { paddr: 0, data: notes, type: 4 }] });
+    expect(parseElf(elf).pvhEntry).toBe(0x1000850);
+    expect(parseElf(elf64()).pvhEntry).toBeUndefined();
+  });
+
+  test("malformed notes end the walk instead of reading past the segment", () => {
+    const bad = note("Xen", 18, [1, 2, 3, 4]);
+    bad.writeUInt32LE(0xffffff, 4); // descsz far past the end
+    expect(findPvhEntry(bad)).toBeUndefined();
+    expect(findPvhEntry(note("Xen", 18, [1, 2]))).toBeUndefined(); // too short for an address
+    expect(findPvhEntry(note("Xex", 18, [1, 2, 3, 4]))).toBeUndefined();
   });
 });
