@@ -81,7 +81,8 @@ function buildDemoImage(): void {
 
 function buildExecutable(): void {
   mkdirSync("dist", { recursive: true });
-  sh([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "src/main.ts", "--outfile", "dist/microvmm"]);
+  // The input watcher runs in a Worker: its module is a second entry point of the executable.
+  sh([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "src/main.ts", "src/host/input-worker.ts", "--outfile", "dist/microvmm"]);
   console.log(`build: dist/microvmm (${(statSync("dist/microvmm").size / 2 ** 20).toFixed(0)} MiB)`);
 }
 

@@ -71,8 +71,7 @@ export class LinuxMachine {
   readonly serial: Serial;
   readonly memoryMap: MemMapEntry[];
   private readonly exitContext: ExitContext;
-  private resetRequested = false;
-  private powerOffRequested = false;
+
   /**
    * With panic=1 a panicking kernel reboots like `reboot -f` does; only its console tells the two
    * apart. The last line the kernel printed before, if it was a panic, makes the reset a failure.
@@ -92,10 +91,12 @@ export class LinuxMachine {
       this.watchConsole(b);
     }, (level) => vm.irqLine(COM1_IRQ, level));
     this.ports.insert(COM1_PORT, 8, "serial", this.serial);
-    this.ports.insert(I8042_PORT, 5, "i8042", new I8042(() => { this.resetRequested = true; }));
+    this.ports.insert(I8042_PORT, 5, "i8042", new I8042(() => { this.exitContext.deviceStop = this.resetStop(); }));
     this.ports.insert(CMOS_PORT, 2, "cmos", new Cmos());
     this.ports.insert(PM1A_EVT_PORT, 4, "acpi pm1a event", new AcpiPm1Event());
-    this.ports.insert(PM1A_CNT_PORT, 2, "acpi pm1a control", new AcpiPm1Control(() => { this.powerOffRequested = true; }));
+    this.ports.insert(PM1A_CNT_PORT, 2, "acpi pm1a control", new AcpiPm1Control(() => {
+      this.exitContext.deviceStop = { status: ExitStatus.Ok, message: "guest powered off (ACPI S5)", dumpState: false };
+    }));
     const quiet = new Quiet();
     for (const q of QUIET_PORTS) this.ports.insert(q.base, q.length, "quiet", quiet);
     this.exitContext = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, opts.trace);
@@ -147,19 +148,19 @@ export class LinuxMachine {
     }
   }
 
-  /** Runs until the guest resets (reboot, panic=1) or fails, or the host stops it. */
-  async run(host: HostHooks): Promise<VmStop> {
-    return runVcpu(this.vcpu, this.exitContext, {
-      poll: () => host.poll(),
-      stopRequested: () => {
-        if (this.powerOffRequested) return { status: ExitStatus.Ok, message: "guest powered off (ACPI S5)", dumpState: false };
-        if (this.resetRequested && this.panicLine !== undefined) {
-          return { status: ExitStatus.GuestFailed, message: `guest kernel panicked: ${this.panicLine}`, dumpState: false };
-        }
-        if (this.resetRequested) return { status: ExitStatus.Ok, message: "guest reset (i8042)", dumpState: false };
-        return host.stopRequested();
-      },
-    });
+  /**
+   * Runs until the guest resets (reboot, panic=1), powers off or fails, or the host stops it.
+   * With `tick` false the thread sleeps in KVM_RUN while the guest idles; something must then
+   * kick it for host input (an InputWatcher).
+   */
+  async run(host: HostHooks, tick = true): Promise<VmStop> {
+    return runVcpu(this.vcpu, this.exitContext, host, tick);
+  }
+
+  /** A reset after the console showed a kernel panic is the panic's; otherwise a reboot. */
+  private resetStop(): VmStop {
+    if (this.panicLine !== undefined) return { status: ExitStatus.GuestFailed, message: `guest kernel panicked: ${this.panicLine}`, dumpState: false };
+    return { status: ExitStatus.Ok, message: "guest reset (i8042)", dumpState: false };
   }
 
   private watchConsole(b: number): void {

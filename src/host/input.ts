@@ -36,7 +36,7 @@ export class HostInput {
   private readonly pollView = new DataView(this.pollfd.buffer);
   private readonly byte = new Uint8Array(1);
   private readonly escape: EscapeDecoder | undefined;
-  private eof = false;
+  private ended = false;
   quitRequested = false;
 
   constructor(fd: number, tty: boolean, private readonly sink: KeySink) {
@@ -45,15 +45,20 @@ export class HostInput {
     this.escape = tty ? new EscapeDecoder() : undefined;
   }
 
+  /** stdin is at its end (or gone): there will be no more keys. */
+  get eof(): boolean {
+    return this.ended;
+  }
+
   /** Moves every byte that is ready (and fits in the sink) from stdin to the sink. */
   pump(): void {
     const fd = this.pollView.getInt32(0, true);
-    while (!this.eof && !this.quitRequested && this.sink.space > 0) {
+    while (!this.ended && !this.quitRequested && this.sink.space > 0) {
       this.pollView.setInt16(6, 0, true);
       if (libc.poll(this.pollfd, 1, 0) === 0) return;
       const revents = this.pollView.getInt16(6, true);
-      if ((revents & libc.POLLIN) === 0) { this.eof = true; return; } // HUP, ERR or NVAL alone: no more input
-      if (libc.read(fd, this.byte) === 0) { this.eof = true; return; }
+      if ((revents & libc.POLLIN) === 0) { this.ended = true; return; } // HUP, ERR or NVAL alone: no more input
+      if (libc.read(fd, this.byte) === 0) { this.ended = true; return; }
       const b = this.escape === undefined ? this.byte[0]! : this.escape.feed(this.byte[0]!);
       if (b === QUIT) this.quitRequested = true;
       else if (b >= 0) this.sink.push(b);

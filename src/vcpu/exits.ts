@@ -52,13 +52,18 @@ export interface ExitContext {
   readonly trace: ((line: string) => void) | undefined;
   /** run.subarray(MMIO_DATA, MMIO_DATA + n) for n = 0..8, made once. */
   readonly mmioData: Uint8Array[];
+  /**
+   * Set by a device whose access ends the VM (a reset pulse, ACPI power-off): the exit that made
+   * the access returns it, before the guest runs another instruction.
+   */
+  deviceStop: VmStop | undefined;
 }
 
 export function makeExitContext(run: Uint8Array, ports: PortBus, mmio: MmioBus, stats: ExitStats,
   trace?: (line: string) => void): ExitContext {
   const mmioData: Uint8Array[] = [];
   for (let n = 0; n <= 8; n++) mmioData.push(run.subarray(MMIO_DATA, MMIO_DATA + n));
-  return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData };
+  return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData, deviceStop: undefined };
 }
 
 const failed = (message: string): VmStop => ({ status: ExitStatus.GuestFailed, message, dumpState: true });
@@ -134,7 +139,7 @@ function handleIo(ctx: ExitContext): VmStop | undefined {
     }
   }
   if (ctx.trace !== undefined) ctx.trace(traceIo(ctx, out, port, size, count, dataOffset));
-  return undefined;
+  return ctx.deviceStop;
 }
 
 function traceIo(ctx: ExitContext, out: boolean, port: number, size: number, count: number, at: number): string {
@@ -161,5 +166,5 @@ function handleMmio(ctx: ExitContext): VmStop | undefined {
     const hexData = [...data].reverse().map((b) => b.toString(16).padStart(2, "0")).join("");
     ctx.trace(`exit MMIO ${write ? "write" : "read"} addr=0x${addr.toString(16)} size=${len} data=${hexData}`);
   }
-  return undefined;
+  return ctx.deviceStop;
 }

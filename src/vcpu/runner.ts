@@ -12,7 +12,10 @@
 import { EINTR } from "../libc/errno";
 import * as libc from "../libc/libc";
 import type { Vcpu } from "../kvm/kvm";
+import { kvm_run } from "../kvm/bindings";
 import { handleExit, type ExitContext, type VmStop } from "./exits";
+
+const IMMEDIATE_EXIT = kvm_run.offsetOf("immediate_exit");
 
 /** A lone VM yields to the event loop (signals, input) at least this often. */
 const SLICE_MS = 10;
@@ -41,10 +44,7 @@ export class SliceTimer {
   private deleted = false;
 
   constructor() {
-    if (!tickHandlerInstalled) {
-      process.on(TICK_SIGNAL, () => {}); // without a handler, SIGALRM would end the process
-      tickHandlerInstalled = true;
-    }
+    installTickHandler();
     this.id = libc.threadTimerCreate(TICK_SIGNO);
   }
 
@@ -67,18 +67,21 @@ export class SliceTimer {
  * Runs the vCPU until `deadline` (performance.now() milliseconds) or until the guest stops.
  * Returns why it stopped, or undefined when the time is up.
  */
-export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: SliceTimer): VmStop | undefined {
+export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: SliceTimer | undefined): VmStop | undefined {
   let now = performance.now();
   if (deadline - now < MIN_SLICE_MS) return undefined;
-  timer.arm(Math.min(deadline - now, MAX_WAIT_MS));
+  timer?.arm(Math.min(deadline - now, MAX_WAIT_MS));
   try {
     for (let n = 1; ; n++) {
       const r = vcpu.runOnce();
       if (r < 0) {
         if (-r !== EINTR) throw new libc.SyscallError("ioctl(KVM_RUN)", -r);
+        // Without a timer, only the host interrupts KVM_RUN (input, a signal): hand over at once.
+        // Likewise when the host asked for the exit (kvm_run.immediate_exit: input is waiting).
+        if (timer === undefined || vcpu.run[IMMEDIATE_EXIT] !== 0) return undefined;
         now = performance.now();
         if (deadline - now < MIN_SLICE_MS) return undefined;
-        timer.arm(Math.min(deadline - now, MAX_WAIT_MS));
+        timer?.arm(Math.min(deadline - now, MAX_WAIT_MS));
         continue;
       }
       const stop = handleExit(ctx);
@@ -86,13 +89,18 @@ export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: 
       if (n % CLOCK_EVERY === 0 && performance.now() >= deadline) return undefined;
     }
   } finally {
-    timer.disarm();
+    timer?.disarm();
   }
 }
 
-/** Runs a lone VM until it stops or the host stops it, yielding to the event loop between slices. */
-export async function runVcpu(vcpu: Vcpu, ctx: ExitContext, host: HostHooks): Promise<VmStop> {
-  const timer = new SliceTimer();
+/**
+ * Runs a lone VM until it stops or the host stops it, yielding to the event loop between slices.
+ * With `tick` off (a guest that sleeps in the in-kernel HLT, with an input watcher to kick the
+ * thread), no timer interrupts KVM_RUN: an idle guest costs the host nothing.
+ */
+export async function runVcpu(vcpu: Vcpu, ctx: ExitContext, host: HostHooks, tick = true): Promise<VmStop> {
+  const timer = tick ? new SliceTimer() : undefined;
+  if (!tick) installTickHandler();
   try {
     for (;;) {
       const stop = runSlice(vcpu, ctx, performance.now() + SLICE_MS, timer);
@@ -103,6 +111,14 @@ export async function runVcpu(vcpu: Vcpu, ctx: ExitContext, host: HostHooks): Pr
       if (hostStop !== undefined) return hostStop;
     }
   } finally {
-    timer.delete();
+    timer?.delete();
+  }
+}
+
+/** SIGALRM must have a handler (else it ends the process) before anything may send it. */
+export function installTickHandler(): void {
+  if (!tickHandlerInstalled) {
+    process.on(TICK_SIGNAL, () => {});
+    tickHandlerInstalled = true;
   }
 }

@@ -95,6 +95,15 @@ describe("exit dispatch", () => {
     expect(ctx.stats.reasons()).toEqual({ UNKNOWN: 1, HLT: 1, SHUTDOWN: 1, FAIL_ENTRY: 1, INTERNAL_ERROR: 1 });
   });
 
+  test("a device that ends the VM (reset, power-off) stops it on the very exit that asked", () => {
+    const { ctx, io } = setup();
+    ctx.ports.insert(0x64, 1, "reset", { read: () => 0, write: () => { ctx.deviceStop = { status: 0, message: "guest reset", dumpState: false }; } });
+    io(B.KVM_EXIT_IO_IN, 1, 0x64, 1, 0x1000);
+    expect(handleExit(ctx)).toBeUndefined();
+    io(B.KVM_EXIT_IO_OUT, 1, 0x64, 1, 0x1000);
+    expect(handleExit(ctx)).toEqual({ status: 0, message: "guest reset", dumpState: false });
+  });
+
   test("INTR (a signal) just continues", () => {
     const { ctx, reason } = setup();
     reason(B.KVM_EXIT_INTR);

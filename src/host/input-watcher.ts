@@ -1,0 +1,44 @@
+// The vCPU thread's side of the input watcher (input-worker.ts): start it with this thread as the
+// one to kick, and after taking the input, let it watch again.
+import { dlopen, FFIType } from "bun:ffi";
+import { kvm_run } from "../kvm/bindings";
+import type { Vcpu } from "../kvm/kvm";
+
+const lib = dlopen("libc.so.6", { pthread_self: { args: [], returns: FFIType.u64 } });
+
+const WATCHING = 0;
+const STOP = 2;
+const IMMEDIATE_EXIT = kvm_run.offsetOf("immediate_exit");
+
+export class InputWatcher {
+  private readonly state = new Int32Array(new SharedArrayBuffer(4));
+  private stopped = false;
+
+  /**
+   * `worker` runs input-worker.ts (created by the entry module, so bundling finds it); it kicks
+   * this thread out of `vcpu`'s KVM_RUN.
+   */
+  constructor(private readonly worker: Worker, fd: number, private readonly vcpu: Vcpu) {
+    worker.postMessage({ target: lib.symbols.pthread_self(), state: this.state.buffer, fd, kvmRun: vcpu.runAddr, immediateExit: IMMEDIATE_EXIT });
+  }
+
+  /** Before taking the input: KVM_RUN may block again (the watcher sets it when it kicks). */
+  clearKick(): void {
+    this.vcpu.run[IMMEDIATE_EXIT] = 0;
+  }
+
+  /** The input was taken: watch for more. */
+  rearm(): void {
+    if (this.stopped) return;
+    Atomics.store(this.state, 0, WATCHING);
+    Atomics.notify(this.state, 0);
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    Atomics.store(this.state, 0, STOP);
+    Atomics.notify(this.state, 0);
+    this.worker.terminate();
+  }
+}
