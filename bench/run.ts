@@ -2,6 +2,7 @@
 //   exit round trip   200 000 port-I/O exits: microvmm vs the minimal C loop (target ≤ 1.05×)
 //   hello process     whole-process time of microvmm running a hello guest (target ≤ 15 ms),
 //                     beside a compiled Bun program that only prints (the runtime's own floor)
+//   linux             boot to init vs QEMU microvm, idle CPU (bench/linux.ts, on hardware-style KVM)
 //   scheduling        two VMs at 70/30: switch cost and share error at quantum 10 ms, 100 ms, 1 s
 //   disk              256 MiB through the paravirtual disk in 1 MiB requests vs the same file
 //                     read (and written, fsync every 16 MiB) by this process (target ≥ 0.5×)
@@ -119,4 +120,16 @@ for (const q of ["10ms", "100ms", "1s"]) {
   const s = JSON.parse(err.trim().split("\n").at(-1)!) as { switches: number; switchCostUs: number; vms: Array<{ achievedPercent: number }> };
   const a = s.vms[0]!.achievedPercent;
   console.log(`  ${q.padEnd(9)} ${String(s.switches).padStart(8)}   ${s.switchCostUs.toFixed(1).padStart(9)}   ${a.toFixed(2).padStart(6)}/${(100 - a).toFixed(2).padEnd(6)}  ${(a - 70).toFixed(2).padStart(5)} points`);
+}
+
+// 5. Linux: boot time against QEMU microvm and idle CPU, where KVM is hardware-style.
+const { hardwareKvm, NESTED_RUN } = await import("../test/helpers");
+const { busyboxInitramfs, cloudKernel, cloudVmlinux, INTERACTIVE_SHELL } = await import("../test/linux/fixtures");
+if (hardwareKvm.how === "skip") {
+  console.log(`linux: skipped — ${hardwareKvm.why}`);
+} else {
+  const args = [cloudKernel(), cloudVmlinux(), busyboxInitramfs("boot", "reboot -f"), busyboxInitramfs("shell", INTERACTIVE_SHELL)];
+  const cmd = [process.execPath, join(ROOT, "bench/linux.ts"), ...args];
+  const r = Bun.spawnSync(hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", "900", "--", ...cmd] : cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  process.stdout.write(r.stdout.toString().split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n"));
 }
