@@ -3,6 +3,7 @@
 // key appear. Keys that arrive faster than the guest acks wait in a bounded queue; when it is
 // full the host side stops reading input (the bytes stay in the host's buffer, none are lost).
 import type { PortDevice } from "../vcpu/bus";
+import { ByteQueue } from "./byte-queue";
 
 export const KBD_DATA = 0;
 export const KBD_STATUS = 1;
@@ -10,9 +11,7 @@ export const KBD_STATUS_FULL = 1;
 export const QUEUE_SIZE = 4096;
 
 export class Keyboard implements PortDevice {
-  private readonly queue = new Uint8Array(QUEUE_SIZE);
-  private head = 0;
-  private count = 0;
+  private readonly queue = new ByteQueue(QUEUE_SIZE);
   private data = 0;
   private status = 0;
   /** Keys handed to the guest. */
@@ -23,14 +22,12 @@ export class Keyboard implements PortDevice {
 
   /** Room left in the queue. */
   get space(): number {
-    return QUEUE_SIZE - this.count;
+    return this.queue.space;
   }
 
   /** Queues a key from the host; false when the queue is full. */
   push(byte: number): boolean {
-    if (this.count === QUEUE_SIZE) return false;
-    this.queue[(this.head + this.count) % QUEUE_SIZE] = byte;
-    this.count++;
+    if (!this.queue.push(byte)) return false;
     this.deliver();
     return true;
   }
@@ -49,10 +46,8 @@ export class Keyboard implements PortDevice {
   }
 
   private deliver(): void {
-    if (this.status !== 0 || this.count === 0) return;
-    this.data = this.queue[this.head]!;
-    this.head = (this.head + 1) % QUEUE_SIZE;
-    this.count--;
+    if (this.status !== 0 || this.queue.length === 0) return;
+    this.data = this.queue.shift();
     this.status = KBD_STATUS_FULL;
     this.delivered++;
   }

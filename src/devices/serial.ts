@@ -4,6 +4,7 @@
 // every register access, from the highest-priority pending cause (NS16550A data sheet, table 4).
 // Nothing here knows about KVM: the board turns `irq(level)` into an interrupt line.
 import type { PortDevice } from "../vcpu/bus";
+import { ByteQueue } from "./byte-queue";
 
 // Register offsets (DLAB = LCR bit 7 selects the divisor latch at 0 and 1).
 export const RBR_THR_DLL = 0;
@@ -59,9 +60,7 @@ const MSR_CONNECTED = MSR_DCD | MSR_DSR | MSR_CTS;
 export const FIFO_SIZE = 16;
 
 export class Serial implements PortDevice {
-  private readonly rx = new Uint8Array(FIFO_SIZE);
-  private rxHead = 0;
-  private rxCount = 0;
+  private readonly rx = new ByteQueue(FIFO_SIZE);
   private ier = 0;
   private lcr = 0x03; // 8N1
   private mcr = MCR_OUT2;
@@ -80,7 +79,7 @@ export class Serial implements PortDevice {
 
   /** Room for host input in the receive FIFO (in loopback mode, none: the line is not connected). */
   get rxSpace(): number {
-    return (this.mcr & MCR_LOOP) !== 0 ? 0 : FIFO_SIZE - this.rxCount;
+    return (this.mcr & MCR_LOOP) !== 0 ? 0 : this.rx.space;
   }
 
   /** Host input arrives on the line. False (and nothing queued) when the FIFO is full. */
@@ -96,7 +95,7 @@ export class Serial implements PortDevice {
     switch (offset) {
       case RBR_THR_DLL:
         if (this.lcr & LCR_DLAB) { v = this.dll; break; }
-        v = this.pop();
+        v = Math.max(this.rx.shift(), 0); // an empty FIFO reads 0
         break;
       case IER_DLM:
         v = this.lcr & LCR_DLAB ? this.dlm : this.ier;
@@ -108,7 +107,7 @@ export class Serial implements PortDevice {
       case LCR: v = this.lcr; break;
       case MCR: v = this.mcr; break;
       case LSR:
-        v = (this.rxCount > 0 ? LSR_DR : 0) | this.lsrErrors | LSR_THRE | LSR_TEMT;
+        v = (this.rx.length > 0 ? LSR_DR : 0) | this.lsrErrors | LSR_THRE | LSR_TEMT;
         this.lsrErrors = 0; // errors clear on read
         break;
       case MSR: v = this.msr(); break;
@@ -137,7 +136,7 @@ export class Serial implements PortDevice {
         break;
       case IIR_FCR:
         this.fifoOn = (v & FCR_ENABLE) !== 0;
-        if (v & FCR_CLEAR_RX) { this.rxHead = 0; this.rxCount = 0; }
+        if (v & FCR_CLEAR_RX) this.rx.clear();
         break;
       case LCR: this.lcr = v; break;
       case MCR: this.mcr = v & 0x1f; break;
@@ -148,18 +147,8 @@ export class Serial implements PortDevice {
   }
 
   private push(byte: number): void {
-    if (this.rxCount === FIFO_SIZE) { this.lsrErrors |= LSR_OE; this.counts.overruns++; return; }
-    this.rx[(this.rxHead + this.rxCount) % FIFO_SIZE] = byte;
-    this.rxCount++;
+    if (!this.rx.push(byte)) { this.lsrErrors |= LSR_OE; this.counts.overruns++; return; }
     this.counts.received++;
-  }
-
-  private pop(): number {
-    if (this.rxCount === 0) return 0;
-    const b = this.rx[this.rxHead]!;
-    this.rxHead = (this.rxHead + 1) % FIFO_SIZE;
-    this.rxCount--;
-    return b;
   }
 
   private msr(): number {
@@ -172,7 +161,7 @@ export class Serial implements PortDevice {
   /** The highest-priority pending cause the guest enabled. */
   private iir(): number {
     if ((this.ier & IER_RLS) && this.lsrErrors) return IIR_RLS;
-    if ((this.ier & IER_RDA) && this.rxCount > 0) return IIR_RDA;
+    if ((this.ier & IER_RDA) && this.rx.length > 0) return IIR_RDA;
     if ((this.ier & IER_THRE) && this.threPending) return IIR_THRE;
     return IIR_NONE;
   }
