@@ -27,8 +27,8 @@ self.onmessage = (e: MessageEvent<{ target: bigint; state: SharedArrayBuffer; fd
   dv.setInt16(4, POLLIN, true);
   while (Atomics.load(state, 0) !== STOP) {
     dv.setInt16(6, 0, true);
-    // Wake now and then to notice STOP even if stdin never becomes readable.
-    if (lib.symbols.poll(pollfd, 1, 200) <= 0) continue;
+    // Wake once a second to notice STOP even if stdin never becomes readable.
+    if (lib.symbols.poll(pollfd, 1, 1000) <= 0) continue;
     if (Atomics.compareExchange(state, 0, WATCHING, WAITING) !== WATCHING) break;
     run[e.data.immediateExit] = 1;
     lib.symbols.pthread_kill(e.data.target, SIGALRM);
