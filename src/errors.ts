@@ -36,3 +36,13 @@ export class HostError extends UserError {
     super(message, ExitStatus.HostError);
   }
 }
+
+/** Runs `f`; a BadInputError it throws comes out prefixed with the file it was about. */
+export function aboutFile<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof BadInputError) throw new BadInputError(`${file}: ${e.message}`);
+    throw e;
+  }
+}

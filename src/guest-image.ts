@@ -1,6 +1,6 @@
 // Turning the user's guest file into a loaded image: ELF or raw, with the CPU mode it starts in.
 import { CPU_MODES, type CpuMode } from "./arch/cpu-modes";
-import { BadInputError } from "./errors";
+import { aboutFile, BadInputError } from "./errors";
 import { isElf, loadElf, parseElf } from "./loaders/elf";
 import type { LoadedImage } from "./loaders/image";
 import { loadRaw } from "./loaders/raw";
@@ -20,7 +20,7 @@ export interface PlacedGuest { image: LoadedImage; mode: CpuMode }
 
 /** Validates and loads the guest; any problem is a BadInputError prefixed with the file name. */
 export function loadGuest(spec: GuestSpec, memory: GuestMemory): PlacedGuest {
-  try {
+  return aboutFile(spec.name, () => {
     if (spec.raw !== undefined) {
       return { image: loadRaw(spec.bytes, memory, spec.raw.load, spec.raw.entry), mode: spec.raw.mode };
     }
@@ -34,8 +34,5 @@ export function loadGuest(spec: GuestSpec, memory: GuestMemory): PlacedGuest {
       throw new BadInputError(`an ELFCLASS${elf.elfClass} guest runs in ${allowed.join(" or ")} mode, not ${mode}`);
     }
     return { image: loadElf(elf, memory), mode };
-  } catch (e) {
-    if (e instanceof BadInputError) throw new BadInputError(`${spec.name}: ${e.message}`);
-    throw e;
-  }
+  });
 }

@@ -14,7 +14,7 @@ import { Cmos } from "./devices/cmos";
 import { I8042 } from "./devices/i8042";
 import { QUIET_PORTS, Quiet } from "./devices/quiet";
 import { Serial } from "./devices/serial";
-import { BadInputError, ExitStatus } from "./errors";
+import { aboutFile, BadInputError, ExitStatus } from "./errors";
 import { KVM_PIT_SPEAKER_DUMMY } from "./kvm/bindings";
 import { CpuidTable, type Kvm, type Vcpu, type Vm } from "./kvm/kvm";
 import { loadBzImage, parseBzImage, syntheticSetupHeader, type BzImage } from "./loaders/bzimage";
@@ -48,6 +48,7 @@ const IDENTITY_MAP_ADDR = 0xfffb_c000;
  */
 /** How the kernel starts a panic message (kernel/panic.c). */
 export const KERNEL_PANIC = "Kernel panic - not syncing";
+const latin1 = new TextDecoder("latin1");
 
 export const DEFAULT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off nomodules 8250.nr_uarts=1 " +
   "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd no_timer_check";
@@ -77,7 +78,8 @@ export class LinuxMachine {
    * apart. The last line the kernel printed before, if it was a panic, makes the reset a failure.
    */
   private panicLine: string | undefined;
-  private consoleLine = "";
+  private readonly consoleLine = new Uint8Array(512);
+  private consoleLength = 0;
   private readonly byte = new Uint8Array(1);
 
   private constructor(readonly memory: GuestMemory, private readonly kvm: Kvm, private readonly vm: Vm, readonly vcpu: Vcpu,
@@ -107,8 +109,8 @@ export class LinuxMachine {
     const cleanups: Array<() => void> = [() => memory.unmap()];
     try {
       // 1. Kernel, initrd, boot information and tables, checked before KVM is touched.
-      const kernel = named(opts.kernel.name, () => loadKernel(opts.kernel.bytes, memory));
-      const initrd = opts.initrd === undefined ? undefined : named(opts.initrd.name, () => {
+      const kernel = aboutFile(opts.kernel.name, () => loadKernel(opts.kernel.bytes, memory));
+      const initrd = opts.initrd === undefined ? undefined : aboutFile(opts.initrd.name, () => {
         const size = opts.initrd!.bytes.length;
         if (size > memory.size) throw new BadInputError(`initrd is ${size} bytes but guest RAM is ${memory.size} — raise --memory`);
         const gpa = placeInitrd(size, memory, kernel.bz.initrdAddrMax, kernel.end);
@@ -163,14 +165,18 @@ export class LinuxMachine {
     return { status: ExitStatus.Ok, message: "guest reset (i8042)", dumpState: false };
   }
 
+  /** Collects console bytes into a line (no allocation per byte); looks at each whole line once. */
   private watchConsole(b: number): void {
     if (b !== 0x0a) {
-      if (b !== 0x0d && this.consoleLine.length < 512) this.consoleLine += String.fromCharCode(b);
+      if (b !== 0x0d && this.consoleLength < this.consoleLine.length) this.consoleLine[this.consoleLength++] = b;
       return;
     }
-    const i = this.consoleLine.indexOf(KERNEL_PANIC);
-    if (i >= 0) this.panicLine ??= this.consoleLine.slice(i);
-    this.consoleLine = "";
+    if (this.panicLine === undefined) {
+      const line = latin1.decode(this.consoleLine.subarray(0, this.consoleLength));
+      const i = line.indexOf(KERNEL_PANIC);
+      if (i >= 0) this.panicLine = line.slice(i);
+    }
+    this.consoleLength = 0;
   }
 
   registerDump(): string[] {
@@ -211,13 +217,4 @@ function loadKernel(bytes: Uint8Array, memory: GuestMemory): LoadedKernel {
   const bz = parseBzImage(bytes);
   const image = loadBzImage(bz, memory);
   return { boot: "64bit", entry: image.entry, end: image.segments[0]!.gpa + image.segments[0]!.memSize, bz };
-}
-
-function named<T>(file: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof BadInputError) throw new BadInputError(`${file}: ${e.message}`);
-    throw e;
-  }
 }

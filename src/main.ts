@@ -17,6 +17,7 @@ import { EPIPE } from "./libc/errno";
 import * as libc from "./libc/libc";
 import { Machine } from "./machine";
 import { collectStats, formatExitStats, formatPeek, formatSchedule, formatStats, scheduleSummary } from "./report";
+import type { MissReporter } from "./vcpu/bus";
 import type { VmStop } from "./vcpu/exits";
 
 const STDIN = 0;
@@ -39,18 +40,7 @@ async function resolveGuest(o: VmOptions): Promise<GuestSpec> {
     const spec = await builtinGuest(name);
     if (spec !== undefined) return spec;
   }
-  let bytes: Uint8Array;
-  try {
-    const st = statSync(name);
-    if (st.isDirectory()) throw new BadInputError(`${name}: is a directory, not a guest image`);
-    if (st.size > MAX_GUEST_FILE) throw new BadInputError(`${name}: ${st.size} bytes is too large for a guest image`);
-    bytes = readFileSync(name);
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
-    throw new BadInputError(`cannot read guest ${name}: ${why}`);
-  }
+  const bytes = readFile(name, "guest");
   if (isElf(bytes)) {
     if (o.load !== undefined || o.entry !== undefined) throw new BadInputError(`${name}: --load and --entry are for raw binaries; an ELF says where it goes`);
     return { name, bytes, mode: o.mode };
@@ -80,13 +70,7 @@ async function run(argv: string[]): Promise<number> {
   // Every guest is read and checked before any VM is made.
   const guests = await Promise.all(o.vms.map((v) => resolveGuest(v)));
 
-  let signalled: SignalName | undefined;
-  for (const s of Object.keys(SIGNALS) as SignalName[]) process.on(s, () => { signalled = s; });
-  const hostStop = (input: HostInput): VmStop | undefined => {
-    if (input.quitRequested) return { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
-    if (signalled !== undefined) return { status: ExitStatus.SignalBase + SIGNALS[signalled], message: `stopped by ${signalled}`, dumpState: false };
-    return undefined;
-  };
+  const hostStop = watchHost();
 
   const several = o.vms.length > 1;
   const built: Built[] = [];
@@ -160,9 +144,14 @@ function isPvhVmlinux(path: string): boolean {
   }
 }
 
-function readFile(path: string, what: string): Uint8Array {
+const FILE_KINDS = { guest: "a guest image", kernel: "a kernel image", initrd: "an initrd image" } as const;
+
+/** Reads a file the user named; what goes wrong is one line (BadInputError) saying which file. */
+function readFile(path: string, what: keyof typeof FILE_KINDS): Uint8Array {
   try {
-    if (statSync(path).isDirectory()) throw new BadInputError(`${path}: is a directory, not a ${what}`);
+    const st = statSync(path);
+    if (st.isDirectory()) throw new BadInputError(`${path}: is a directory, not ${FILE_KINDS[what]}`);
+    if (st.size > MAX_GUEST_FILE) throw new BadInputError(`${path}: ${st.size} bytes is too large for ${FILE_KINDS[what]}`);
     return readFileSync(path);
   } catch (e) {
     if (e instanceof UserError) throw e;
@@ -171,20 +160,39 @@ function readFile(path: string, what: string): Uint8Array {
   }
 }
 
+/**
+ * Signals that stop the VM(s) (SIGHUP, SIGINT, SIGTERM) are remembered; the returned function
+ * says, between slices, whether the host wants the VM stopped: Ctrl-A x, or one of those signals.
+ */
+function watchHost(): (input: HostInput) => VmStop | undefined {
+  let signalled: SignalName | undefined;
+  for (const s of Object.keys(SIGNALS) as SignalName[]) process.on(s, () => { signalled = s; });
+  return (input) => {
+    if (input.quitRequested) return { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
+    if (signalled !== undefined) return { status: ExitStatus.SignalBase + SIGNALS[signalled], message: `stopped by ${signalled}`, dumpState: false };
+    return undefined;
+  };
+}
+
+/** Unclaimed accesses: each port and address once; MMIO only when asked (--trace, --stats). */
+function missReporter(o: CliOptions, warn: (m: string) => void): MissReporter {
+  return (bus, addr, size, write) => {
+    if (bus === "mmio" && !o.trace && !o.stats) return;
+    warn(`unclaimed ${bus === "port" ? "port" : "MMIO address"} 0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size}): ` +
+      "reads return all-ones, writes are ignored (reported once)");
+  };
+}
+
 /** Boots Linux: the serial console is stdin/stdout. */
 async function runLinux(o: CliOptions): Promise<number> {
   const kernel = { name: o.kernel!, bytes: readFile(o.kernel!, "kernel") };
   const initrd = o.initrd === undefined ? undefined : { name: o.initrd, bytes: readFile(o.initrd, "initrd") };
   const cmdline = [o.cmdline ?? DEFAULT_CMDLINE, ...o.append].join(" ");
-  let signalled: SignalName | undefined;
-  for (const s of Object.keys(SIGNALS) as SignalName[]) process.on(s, () => { signalled = s; });
+  const hostStop = watchHost();
   const machine = LinuxMachine.create({
     memorySize: o.memorySize, kvmPath: o.kvmPath, kernel, initrd, cmdline,
     output: outputTo(STDOUT),
-    reportMiss: (bus, addr, size, write) => {
-      if (!o.trace && !o.stats) return;
-      say(`unclaimed ${bus === "port" ? "port" : "MMIO address"} 0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size}) (reported once)`);
-    },
+    reportMiss: missReporter(o, say),
     trace: o.trace ? (line: string) => print(STDERR, line + "\n") : undefined,
   });
   try {
@@ -201,11 +209,7 @@ async function runLinux(o: CliOptions): Promise<number> {
         if (input.eof || input.quitRequested) watcher.stop();
         else if (serial.rxSpace > 0) watcher.rearm();
       },
-      stopRequested: () => {
-        if (input.quitRequested) return { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
-        if (signalled !== undefined) return { status: ExitStatus.SignalBase + SIGNALS[signalled], message: `stopped by ${signalled}`, dumpState: false };
-        return undefined;
-      },
+      stopRequested: () => hostStop(input),
     }, true).finally(() => watcher.stop());
     restoreAll();
     if (stop.status !== ExitStatus.Ok || stop.dumpState) say(stop.message);
@@ -230,11 +234,7 @@ function createMachine(o: CliOptions, v: VmOptions, guest: GuestSpec, drives: Di
       output: outputTo(STDOUT, prefix === undefined ? undefined : tag),
       clock: () => performance.now(),
       refillKeyboard,
-      reportMiss: (bus, addr, size, write) => {
-        if (bus === "mmio" && !o.trace && !o.stats) return;
-        warn(`unclaimed ${bus === "port" ? "port" : "MMIO address"} 0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size}): ` +
-          "reads return all-ones, writes are ignored (reported once)");
-      },
+      reportMiss: missReporter(o, warn),
       warn,
       drives,
       trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,

@@ -48,9 +48,12 @@ export function collectStats(m: Machine): StatsReport {
   };
 }
 
+function exitLines(total: number, byReason: Record<string, number>): string[] {
+  return ["microvmm stats:", `  exits: ${total}`, ...Object.entries(byReason).map(([reason, n]) => `    ${reason}: ${n}`)];
+}
+
 export function formatStats(r: StatsReport): string {
-  const lines = ["microvmm stats:", `  exits: ${r.exits.total}`];
-  for (const [reason, n] of Object.entries(r.exits.byReason)) lines.push(`    ${reason}: ${n}`);
+  const lines = exitLines(r.exits.total, r.exits.byReason);
   lines.push("  port I/O exits:");
   for (const p of r.portIo) {
     if (p.in > 0) lines.push(`    ${p.port} in: ${p.in}`);
@@ -77,8 +80,7 @@ export function formatStats(r: StatsReport): string {
 
 /** Exit counts alone (for machines without the core devices). */
 export function formatExitStats(s: import("./vcpu/stats").ExitStats): string {
-  const lines = ["microvmm stats:", `  exits: ${s.total}`];
-  for (const [reason, n] of Object.entries(s.reasons())) lines.push(`    ${reason}: ${n}`);
+  const lines = exitLines(s.total, s.reasons());
   for (const [p, c] of [...s.ports.entries()].sort((a, b) => a[0] - b[0])) {
     lines.push(`    port 0x${p.toString(16).padStart(4, "0")}: ${c.in} in, ${c.out} out`);
   }
