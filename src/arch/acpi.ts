@@ -1,5 +1,10 @@
-// Minimal ACPI tables, so a kernel can power the VM off: RSDP → RSDT → FADT → FACS and a DSDT
-// that defines only \_S5 (the soft-off sleep type). The FADT is the ACPI 1.0 kind (revision 1),
+// Minimal ACPI tables: RSDP → RSDT → FADT (→ FACS, DSDT) and MADT.
+// The MADT describes the in-kernel interrupt controllers KVM_CREATE_IRQCHIP made: a local APIC
+// per vCPU and the IOAPIC. Without it (and without an MP table) a kernel finds no APIC at all and
+// falls back to the 8259 PIC with the PIT ticking at HZ: no local APIC timer, no tickless idle.
+// KVM's default routing wires ISA IRQ n to IOAPIC pin n, which is what a kernel assumes without
+// an interrupt source override, so only the SCI gets one (ACPI's default for it is active-low).
+// The DSDT defines only \_S5 (the soft-off sleep type). The FADT is the ACPI 1.0 kind (revision 1),
 // not hardware-reduced, so the legacy PIC/PIT setup stays as it is; it points at PM1a event and
 // control blocks (devices/acpi-pm.ts), and the kernel's ACPI power-off writes SLP_TYP = 5 with
 // SLP_EN to PM1a_CNT. ACPI is always on (SMI_CMD = 0): there is no SMM to hand over from.
@@ -11,6 +16,10 @@ export const ACPI_BASE = 0xe0000;
 export const PM1A_EVT_PORT = 0x600; // 4 bytes: PM1 status (2), PM1 enable (2)
 export const PM1A_CNT_PORT = 0x604; // 2 bytes: PM1 control
 export const SCI_IRQ = 9;
+export const LAPIC_ADDR = 0xfee0_0000;
+export const IOAPIC_ADDR = 0xfec0_0000;
+/** KVM's IOAPIC resets with ID 0 and has 24 pins (GSI 0-23). */
+export const IOAPIC_ID = 0;
 /** SLP_TYP for S5 in \_S5 (the kernel writes it to PM1a_CNT bits 10-12). */
 export const S5_SLP_TYP = 5;
 
@@ -24,6 +33,17 @@ const RSDT_OFF = 0x040;
 const FADT_OFF = 0x080;
 const FACS_OFF = 0x140; // 64-byte aligned
 const DSDT_OFF = 0x180;
+const MADT_OFF = 0x1c0;
+const AREA_SIZE = 0x240;
+
+// MADT entry types and flags (ACPI 6.5, 5.2.12).
+const MADT_PCAT_COMPAT = 1; // the 8259 pair is there too (the kernel masks it)
+const MADT_LOCAL_APIC = 0;
+const MADT_IO_APIC = 1;
+const MADT_INTERRUPT_OVERRIDE = 2;
+const LAPIC_ENABLED = 1;
+const MPS_ACTIVE_HIGH = 0b01;
+const MPS_LEVEL = 0b11 << 2;
 
 /** AML: Name (_S5_, Package (2) { 5, 0 }). */
 const S5_AML = Uint8Array.of(0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x05, 0x02, 0x0a, S5_SLP_TYP, 0x00);
@@ -53,9 +73,30 @@ function table(signature: string, revision: number, body: Uint8Array): Uint8Arra
   return t;
 }
 
-/** Writes the tables at ACPI_BASE; returns the RSDP's address. */
-export function writeAcpiTables(memory: GuestMemory): number {
-  const area = new Uint8Array(0x200);
+/** MADT body: local APIC address and flags, one Processor Local APIC per vCPU, the IOAPIC, the SCI's override. */
+function madtBody(vcpus: number): Uint8Array {
+  const b = new Uint8Array(8 + 8 * vcpus + 12 + 10);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, LAPIC_ADDR, true);
+  dv.setUint32(4, MADT_PCAT_COMPAT, true);
+  let at = 8;
+  for (let id = 0; id < vcpus; id++, at += 8) {
+    b.set([MADT_LOCAL_APIC, 8, id, id], at); // ACPI processor UID, APIC ID (KVM's vCPU id)
+    dv.setUint32(at + 4, LAPIC_ENABLED, true);
+  }
+  b.set([MADT_IO_APIC, 12, IOAPIC_ID, 0], at);
+  dv.setUint32(at + 4, IOAPIC_ADDR, true);
+  dv.setUint32(at + 8, 0, true); // its first GSI
+  at += 12;
+  b.set([MADT_INTERRUPT_OVERRIDE, 10, 0, SCI_IRQ], at); // bus 0 (ISA), IRQ 9
+  dv.setUint32(at + 4, SCI_IRQ, true); // GSI 9
+  dv.setUint16(at + 8, MPS_ACTIVE_HIGH | MPS_LEVEL, true); // as KVM_IRQ_LINE would raise it
+  return b;
+}
+
+/** Writes the tables at ACPI_BASE for a VM with `vcpus` vCPUs; returns the RSDP's address. */
+export function writeAcpiTables(memory: GuestMemory, vcpus = 1): number {
+  const area = new Uint8Array(AREA_SIZE);
   const put = (off: number, bytes: Uint8Array) => area.set(bytes, off);
 
   // FADT, revision 1 (116 bytes).
@@ -81,9 +122,14 @@ export function writeAcpiTables(memory: GuestMemory): number {
 
   put(DSDT_OFF, table("DSDT", 1, S5_AML));
 
-  // RSDT: one entry, the FADT.
-  const rsdt = new Uint8Array(4);
+  const madt = table("APIC", 1, madtBody(vcpus));
+  if (MADT_OFF + madt.length > AREA_SIZE) throw new Error(`MADT for ${vcpus} vCPUs does not fit`);
+  put(MADT_OFF, madt);
+
+  // RSDT: the FADT and the MADT.
+  const rsdt = new Uint8Array(8);
   new DataView(rsdt.buffer).setUint32(0, ACPI_BASE + FADT_OFF, true);
+  new DataView(rsdt.buffer).setUint32(4, ACPI_BASE + MADT_OFF, true);
   put(RSDT_OFF, table("RSDT", 1, rsdt));
 
   // RSDP, ACPI 1.0 form (20 bytes).

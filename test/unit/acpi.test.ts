@@ -1,6 +1,6 @@
 // The ACPI tables read back the way a kernel walks them, and the PM1 control register.
 import { describe, expect, test } from "bun:test";
-import { ACPI_BASE, PM1A_CNT_PORT, PM1A_EVT_PORT, SCI_IRQ, writeAcpiTables } from "../../src/arch/acpi";
+import { ACPI_BASE, IOAPIC_ADDR, LAPIC_ADDR, PM1A_CNT_PORT, PM1A_EVT_PORT, SCI_IRQ, writeAcpiTables } from "../../src/arch/acpi";
 import { AcpiPm1Control, PM1_CNT_SCI_EN } from "../../src/devices/acpi-pm";
 import { GuestMemory } from "../../src/memory/guest-memory";
 
@@ -23,6 +23,7 @@ describe("ACPI tables", () => {
       return b;
     };
     const rsdt = table(m.readU32(rsdp + 16), "RSDT");
+    expect(rsdt.length).toBe(36 + 2 * 4);
     const fadtAt = new DataView(rsdt.buffer).getUint32(36, true);
     const fadt = new DataView(table(fadtAt, "FACP").buffer);
     expect(fadt.byteLength).toBe(116);
@@ -33,6 +34,29 @@ describe("ACPI tables", () => {
     const dsdt = table(fadt.getUint32(40, true), "DSDT");
     expect([...dsdt.subarray(36)]).toEqual([0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00]);
     expect(ACPI_BASE).toBe(0xe0000);
+  });
+
+  test("the MADT lists each vCPU's local APIC, the IOAPIC at GSI 0 and only the SCI's override", () => {
+    const m = GuestMemory.fromBuffers([{ gpa: 0, size: 0x100000 }]);
+    const rsdp = writeAcpiTables(m, 2);
+    const rsdt = m.readU32(rsdp + 16);
+    const madtAt = m.readU32(rsdt + 36 + 4);
+    expect(str(bytes(m, madtAt, 4))).toBe("APIC");
+    const madt = bytes(m, madtAt, m.readU32(madtAt + 4));
+    expect(sum(madt)).toBe(0);
+    const dv = new DataView(madt.buffer);
+    expect(dv.getUint32(36, true)).toBe(LAPIC_ADDR);
+    expect(dv.getUint32(40, true) & 1).toBe(1); // PCAT_COMPAT: there are 8259s too
+    // Walk the entries the way the kernel does: type, length, body.
+    const entries: number[][] = [];
+    for (let at = 44; at < madt.length; at += madt[at + 1]!) entries.push([...madt.subarray(at, at + madt[at + 1]!)]);
+    const u32 = (e: number[], o: number) => new DataView(Uint8Array.from(e).buffer).getUint32(o, true);
+    expect(entries.map((e) => e[0])).toEqual([0, 0, 1, 2]);
+    expect(entries.slice(0, 2).map((e) => [e[2], e[3], u32(e, 4)])).toEqual([[0, 0, 1], [1, 1, 1]]); // UID, APIC ID, enabled
+    const ioapic = entries[2]!;
+    expect([ioapic[1], u32(ioapic, 4), u32(ioapic, 8)]).toEqual([12, IOAPIC_ADDR, 0]);
+    const iso = entries[3]!;
+    expect([iso[1], iso[2], iso[3], u32(iso, 4), iso[8]! | (iso[9]! << 8)]).toEqual([10, 0, SCI_IRQ, SCI_IRQ, 0b1101]);
   });
 });
 
