@@ -3,6 +3,7 @@
 // PIC/IOAPIC/LAPIC and PIT, a 16550A on COM1 (IRQ 4) for the console, an i8042 for reset, and
 // quiet answers to the legacy ports a kernel probes.
 import { PM1A_CNT_PORT, PM1A_EVT_PORT, writeAcpiTables } from "./arch/acpi";
+import { bootFpu, bootMsrs } from "./arch/boot-cpu";
 import { applyCpuidPolicy } from "./arch/cpuid";
 import { ramLayout } from "./arch/layout";
 import { linuxRegs, linuxSregs, writeLinuxBootTables } from "./arch/linux-boot";
@@ -14,7 +15,7 @@ import { Cmos } from "./devices/cmos";
 import { I8042 } from "./devices/i8042";
 import { QUIET_PORTS, Quiet } from "./devices/quiet";
 import { Serial } from "./devices/serial";
-import { aboutFile, BadInputError, ExitStatus } from "./errors";
+import { aboutFile, BadInputError, ExitStatus, HostError } from "./errors";
 import { KVM_PIT_SPEAKER_DUMMY } from "./kvm/bindings";
 import { CpuidTable, type Kvm, type Vcpu, type Vm } from "./kvm/kvm";
 import { loadBzImage, parseBzImage, syntheticSetupHeader, type BzImage } from "./loaders/bzimage";
@@ -132,7 +133,7 @@ export class LinuxMachine {
       vm.createIrqchip();
       vm.createPit2(KVM_PIT_SPEAKER_DUMMY);
 
-      // 3. The vCPU at the kernel's 64-bit entry.
+      // 3. The vCPU at the kernel's entry, with CPUID, MSRs and FPU as firmware would leave them.
       const vcpu = vm.createVcpu(0);
       vcpu.setCpuid2(CpuidTable.fromEntries(applyCpuidPolicy(kvm.getSupportedCpuid().entries(), vcpu.id)));
       if (kernel.boot === "pvh") {
@@ -142,6 +143,10 @@ export class LinuxMachine {
         vcpu.setSregs(linuxSregs(vcpu.getSregs()));
         vcpu.setRegs(linuxRegs(kernel.entry));
       }
+      const msrs = bootMsrs();
+      const set = vcpu.setMsrs(msrs);
+      if (set !== msrs.length) throw new HostError(`KVM refused MSR 0x${msrs[set]!.index.toString(16)} at boot — is this an x86-64 KVM?`);
+      vcpu.setFpu(bootFpu(vcpu.getFpu()));
       const boot = kernel.boot === "pvh" ? `PVH, entry 0x${kernel.entry.toString(16)}` : `64-bit boot protocol, entry 0x${kernel.entry.toString(16)}`;
       return new LinuxMachine(memory, kvm, vm, vcpu, memoryMap, boot, opts);
     } catch (e) {

@@ -47,6 +47,8 @@ export const kvm_fpu = struct("kvm_fpu", {
   last_ip: "u64", last_dp: "u64", xmm: ["u8", 256], mxcsr: "u32", pad2: "u32",
 });
 
+export type KvmFpu = ReturnType<typeof kvm_fpu.decode>;
+
 export const kvm_msr_entry = struct("kvm_msr_entry", { index: "u32", reserved: "u32", data: "u64" });
 /** struct kvm_msrs header; `entries[]` (kvm_msr_entry) follow it. */
 export const kvm_msrs = struct("kvm_msrs", { nmsrs: "u32", pad: "u32" });

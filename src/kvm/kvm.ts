@@ -7,7 +7,7 @@ import { HostError } from "../errors";
 import {
   kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
   kvm_pit_config, kvm_translation, kvm_userspace_memory_region,
-  type KvmCpuidEntry2, type KvmRegs, type KvmSregs,
+  type KvmCpuidEntry2, type KvmFpu, type KvmRegs, type KvmSregs,
 } from "./bindings";
 import * as K from "./ioctls";
 
@@ -200,13 +200,13 @@ export class Vcpu {
     libc.ioctl(this.fd, K.KVM_SET_CPUID2, table.bytes, "KVM_SET_CPUID2");
   }
 
-  getFpu(): ReturnType<typeof kvm_fpu.decode> {
+  getFpu(): KvmFpu {
     const buf = kvm_fpu.encode();
     libc.ioctl(this.fd, K.KVM_GET_FPU, buf, "KVM_GET_FPU");
     return kvm_fpu.decode(buf);
   }
 
-  setFpu(fpu: ReturnType<typeof kvm_fpu.decode>): void {
+  setFpu(fpu: KvmFpu): void {
     libc.ioctl(this.fd, K.KVM_SET_FPU, kvm_fpu.encode(fpu), "KVM_SET_FPU");
   }
 
