@@ -25,7 +25,7 @@ import { GuestMemory } from "./memory/guest-memory";
 import { MmioBus, PortBus, type MissReporter } from "./vcpu/bus";
 import { formatRegisters } from "./vcpu/dump";
 import { makeExitContext, type ExitContext, type VmStop } from "./vcpu/exits";
-import { runVcpu, type HostHooks } from "./vcpu/runner";
+import { KICKED, runVcpu, type HostHooks } from "./vcpu/runner";
 import { ExitStats } from "./vcpu/stats";
 
 export const COM1_PORT = 0x3f8;
@@ -62,6 +62,8 @@ export interface LinuxOptions {
   cmdline: string;
   /** The serial console's output. */
   output: (bytes: Uint8Array) => void;
+  /** The guest read the console's receive FIFO empty: more input may go in. */
+  consoleDrained: () => void;
   reportMiss: MissReporter;
   trace?: (line: string) => void;
 }
@@ -92,7 +94,7 @@ export class LinuxMachine {
       this.byte[0] = b;
       opts.output(this.byte);
       this.watchConsole(b);
-    }, (level) => vm.irqLine(COM1_IRQ, level));
+    }, (level) => vm.irqLine(COM1_IRQ, level), opts.consoleDrained);
     this.ports.insert(COM1_PORT, 8, "serial", this.serial);
     this.ports.insert(I8042_PORT, 5, "i8042", new I8042(() => { this.exitContext.deviceStop = this.resetStop(); }));
     this.ports.insert(CMOS_PORT, 2, "cmos", new Cmos());
@@ -157,11 +159,11 @@ export class LinuxMachine {
 
   /**
    * Runs until the guest resets (reboot, panic=1), powers off or fails, or the host stops it.
-   * With `tick` false the thread sleeps in KVM_RUN while the guest idles; something must then
-   * kick it for host input (an InputWatcher).
+   * The thread sleeps in KVM_RUN while the guest idles (up to a second at a time): host input
+   * must kick it out (an InputWatcher).
    */
-  async run(host: HostHooks, tick = true): Promise<VmStop> {
-    return runVcpu(this.vcpu, this.exitContext, host, tick);
+  async run(host: HostHooks): Promise<VmStop> {
+    return runVcpu(this.vcpu, this.exitContext, host, KICKED);
   }
 
   /** A reset after the console showed a kernel panic is the panic's; otherwise a reboot. */

@@ -6,7 +6,7 @@ import type { GuestSpec } from "./guest-image";
 import { DiskImage } from "./host/disk-image";
 import { HostInput } from "./host/input";
 import { InputWatcher } from "./host/input-watcher";
-import { outputTo } from "./host/output";
+import { freshLine, outputTo } from "./host/output";
 import { runScheduled, type Schedule } from "./sched/scheduler";
 import { formatMemoryMap } from "./arch/memmap";
 import { isElf, parseElf } from "./loaders/elf";
@@ -25,7 +25,8 @@ const STDOUT = 1;
 const STDERR = 2;
 const encoder = new TextEncoder();
 const print = (fd: number, text: string) => libc.writeAll(fd, encoder.encode(text));
-const say = (text: string) => print(STDERR, `microvmm: ${text}\n`);
+/** Our one-line messages, on a line of their own even if the guest's output stopped mid-line. */
+const say = (text: string) => print(STDERR, `${freshLine(STDOUT)}microvmm: ${text}\n`);
 
 /** Largest guest file read into memory: 4 GiB of image is far past any RAM we would load it in. */
 const MAX_GUEST_FILE = 2 ** 32;
@@ -189,28 +190,22 @@ async function runLinux(o: CliOptions): Promise<number> {
   const initrd = o.initrd === undefined ? undefined : { name: o.initrd, bytes: readFile(o.initrd, "initrd") };
   const cmdline = [o.cmdline ?? DEFAULT_CMDLINE, ...o.append].join(" ");
   const hostStop = watchHost();
+  let takeInput = () => {};
   const machine = LinuxMachine.create({
     memorySize: o.memorySize, kvmPath: o.kvmPath, kernel, initrd, cmdline,
     output: outputTo(STDOUT),
+    consoleDrained: () => takeInput(),
     reportMiss: missReporter(o, say),
     trace: o.trace ? (line: string) => print(STDERR, line + "\n") : undefined,
   });
   try {
     const serial = machine.serial;
     const input = new HostInput(STDIN, enterRawMode(STDIN), { get space() { return serial.rxSpace; }, push: (b) => serial.receive(b) });
-    // A watcher thread kicks the vCPU out of KVM_RUN as soon as input arrives. (The 10 ms tick
-    // stays on as well: without it a boot sometimes stalled, not yet understood.)
+    // A watcher thread kicks the vCPU out of KVM_RUN as soon as input arrives, so the vCPU
+    // thread can sleep in KVM_RUN while the guest idles.
     const watcher = new InputWatcher(new Worker(new URL("./host/input-worker.ts", import.meta.url)), STDIN, machine.vcpu);
-    const stop = await machine.run({
-      poll: () => {
-        watcher.clearKick();
-        input.pump();
-        // Watch again once there is room for more; at EOF there is nothing left to watch.
-        if (input.eof || input.quitRequested) watcher.stop();
-        else if (serial.rxSpace > 0) watcher.rearm();
-      },
-      stopRequested: () => hostStop(input),
-    }, true).finally(() => watcher.stop());
+    takeInput = () => watcher.take(input, () => serial.rxSpace);
+    const stop = await machine.run({ poll: takeInput, stopRequested: () => hostStop(input) }).finally(() => watcher.stop());
     restoreAll();
     if (stop.status !== ExitStatus.Ok || stop.dumpState) say(stop.message);
     if (stop.dumpState) print(STDERR, machine.registerDump().map((l) => `  ${l}\n`).join(""));

@@ -75,7 +75,12 @@ export class Serial implements PortDevice {
   /** Bytes the guest sent, and the received bytes it never read (overruns). */
   readonly counts = { transmitted: 0, received: 0, overruns: 0 };
 
-  constructor(private readonly out: (byte: number) => void, private readonly irq: (level: boolean) => void) {}
+  /**
+   * `rxDrained` is called when the guest has read the receive FIFO empty: the host's input can
+   * refill it then, instead of waiting for its next look (a paste longer than 16 bytes).
+   */
+  constructor(private readonly out: (byte: number) => void, private readonly irq: (level: boolean) => void,
+    private readonly rxDrained: () => void = () => {}) {}
 
   /** Room for host input in the receive FIFO (in loopback mode, none: the line is not connected). */
   get rxSpace(): number {
@@ -93,10 +98,13 @@ export class Serial implements PortDevice {
   read(offset: number, _size: number): number {
     let v: number;
     switch (offset) {
-      case RBR_THR_DLL:
+      case RBR_THR_DLL: {
         if (this.lcr & LCR_DLAB) { v = this.dll; break; }
-        v = Math.max(this.rx.shift(), 0); // an empty FIFO reads 0
+        const b = this.rx.shift();
+        v = Math.max(b, 0); // an empty FIFO reads 0
+        if (b >= 0 && this.rx.length === 0) this.rxDrained();
         break;
+      }
       case IER_DLM:
         v = this.lcr & LCR_DLAB ? this.dlm : this.ier;
         break;

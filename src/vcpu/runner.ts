@@ -1,14 +1,14 @@
 // The vCPU loop: KVM_RUN, handle the exit, repeat, until a deadline. runSlice is that loop for
-// one slice of time; runVcpu strings 10 ms slices together for a lone VM, and the scheduler
-// (src/sched) hands slices of a round to several VMs on this one thread.
+// one slice of time; runVcpu strings slices together for a lone VM, and the scheduler (src/sched)
+// hands slices of a round to several VMs on this one thread.
 //
 // A slice ends on time even if the guest never exits: a per-thread POSIX timer (SliceTimer) sends
 // SIGALRM to this thread when the slice is over, so KVM_RUN returns with EINTR. The signal's JS
-// handler does nothing; the EINTR is the point. The timer keeps firing every MAX_WAIT_MS after
+// handler does nothing; the EINTR is the point. The timer keeps firing every `maxWaitMs` after
 // that: a signal that lands just before KVM_RUN is entered is spent in user space, and the next
-// one must still come. A signal that arrives late, after the slice ended some other way, can only
-// make one KVM_RUN return early; the loop checks the clock and goes back in, so it never cuts
-// another VM's slice short.
+// one must still come. Under the scheduler, a signal that arrives late, after the slice ended some
+// other way, can only make one KVM_RUN return early; the loop checks the clock and goes back in,
+// so it never cuts another VM's slice short.
 import { EINTR } from "../libc/errno";
 import * as libc from "../libc/libc";
 import type { Vcpu } from "../kvm/kvm";
@@ -17,10 +17,23 @@ import { handleExit, type ExitContext, type VmStop } from "./exits";
 
 const IMMEDIATE_EXIT = kvm_run.offsetOf("immediate_exit");
 
-/** A lone VM yields to the event loop (signals, input) at least this often while it exits... */
-const SLICE_MS = 10;
-/** ...and slices double up to this while it makes no exits (idle in HLT): fewer host wakeups. */
-const IDLE_SLICE_MAX_MS = 100;
+/** How often a lone VM comes back to the host (input, signals) between slices. */
+export interface Pacing {
+  /** Slice length while the guest makes exits. */
+  sliceMs: number;
+  /** Slices double up to this while it makes none (idle in HLT): fewer host wakeups. */
+  idleSliceMaxMs: number;
+}
+
+/** The host looks for input between slices: 10 ms while the guest works, 100 ms while it idles. */
+export const POLLED: Pacing = { sliceMs: 10, idleSliceMaxMs: 100 };
+
+/**
+ * Input kicks the thread out of KVM_RUN (an InputWatcher) and a signal interrupts KVM_RUN by
+ * itself, so slices can be long: the timer only bounds how long a signal that lands between two
+ * KVM_RUNs waits to be seen. A guest idle in the in-kernel HLT costs the host one wakeup a second.
+ */
+export const KICKED: Pacing = { sliceMs: 1000, idleSliceMaxMs: 1000 };
 /** The clock is read every this many exits (an exit costs microseconds). */
 const CLOCK_EVERY = 16;
 /** Less time than this left in a slice is not worth entering the guest for. */
@@ -31,7 +44,7 @@ const TICK_SIGNAL = "SIGALRM";
 const TICK_SIGNO = 14;
 
 export interface HostHooks {
-  /** Called between slices (at least every SLICE_MS): take host input, etc. */
+  /** Called between slices: take host input, etc. */
   poll(): void;
   /** Why the host wants the VM stopped (signal, Ctrl-A x), or undefined. */
   stopRequested(): VmStop | undefined;
@@ -65,26 +78,35 @@ export class SliceTimer {
   }
 }
 
+export interface SliceOptions {
+  /** KVM_RUN is interrupted at least this often (default 10 ms). */
+  maxWaitMs?: number;
+  /**
+   * A lone VM ends its slice on any signal, so the host sees it at once. Under the scheduler
+   * only the clock ends a slice (a late SIGALRM must not cut the next VM's slice short).
+   */
+  endOnSignal?: boolean;
+}
+
 /**
  * Runs the vCPU until `deadline` (performance.now() milliseconds) or until the guest stops.
- * Returns why it stopped, or undefined when the time is up.
+ * Returns why it stopped, or undefined when the time is up (or the host wants the thread).
  */
-export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: SliceTimer | undefined,
-  maxWaitMs = MAX_WAIT_MS): VmStop | undefined {
+export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: SliceTimer,
+  { maxWaitMs = MAX_WAIT_MS, endOnSignal = false }: SliceOptions = {}): VmStop | undefined {
   let now = performance.now();
   if (deadline - now < MIN_SLICE_MS) return undefined;
-  timer?.arm(Math.min(deadline - now, maxWaitMs), maxWaitMs);
+  timer.arm(Math.min(deadline - now, maxWaitMs), maxWaitMs);
   try {
     for (let n = 1; ; n++) {
       const r = vcpu.runOnce();
       if (r < 0) {
         if (-r !== EINTR) throw new libc.SyscallError("ioctl(KVM_RUN)", -r);
-        // Without a timer, only the host interrupts KVM_RUN (input, a signal): hand over at once.
-        // Likewise when the host asked for the exit (kvm_run.immediate_exit: input is waiting).
-        if (timer === undefined || vcpu.run[IMMEDIATE_EXIT] !== 0) return undefined;
+        // The host asked for the exit (kvm_run.immediate_exit: input is waiting): hand over at once.
+        if (endOnSignal || vcpu.run[IMMEDIATE_EXIT] !== 0) return undefined;
         now = performance.now();
         if (deadline - now < MIN_SLICE_MS) return undefined;
-        timer?.arm(Math.min(deadline - now, maxWaitMs), maxWaitMs);
+        timer.arm(Math.min(deadline - now, maxWaitMs), maxWaitMs);
         continue;
       }
       const stop = handleExit(ctx);
@@ -92,34 +114,30 @@ export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: 
       if (n % CLOCK_EVERY === 0 && performance.now() >= deadline) return undefined;
     }
   } finally {
-    timer?.disarm();
+    timer.disarm();
   }
 }
 
 /**
  * Runs a lone VM until it stops or the host stops it, yielding to the event loop between slices
- * (every 10 ms while the guest exits, stretching to 100 ms while it does not: an idle guest
- * wakes the host ten times a second, a busy one is looked after as before).
- * With `tick` off (a guest that sleeps in the in-kernel HLT, with an input watcher to kick the
- * thread), no timer interrupts KVM_RUN: an idle guest costs the host nothing.
+ * as `pacing` says: short slices while the guest exits, doubling while it does not.
  */
-export async function runVcpu(vcpu: Vcpu, ctx: ExitContext, host: HostHooks, tick = true): Promise<VmStop> {
-  const timer = tick ? new SliceTimer() : undefined;
-  if (!tick) installTickHandler();
-  let sliceMs = SLICE_MS;
+export async function runVcpu(vcpu: Vcpu, ctx: ExitContext, host: HostHooks, pacing: Pacing = POLLED): Promise<VmStop> {
+  const timer = new SliceTimer();
+  let sliceMs = pacing.sliceMs;
   try {
     for (;;) {
       const exitsBefore = ctx.stats.total;
-      const stop = runSlice(vcpu, ctx, performance.now() + sliceMs, timer, sliceMs);
+      const stop = runSlice(vcpu, ctx, performance.now() + sliceMs, timer, { maxWaitMs: sliceMs, endOnSignal: true });
       if (stop !== undefined) return stop;
-      sliceMs = ctx.stats.total === exitsBefore ? Math.min(sliceMs * 2, IDLE_SLICE_MAX_MS) : SLICE_MS;
+      sliceMs = ctx.stats.total === exitsBefore ? Math.min(sliceMs * 2, pacing.idleSliceMaxMs) : pacing.sliceMs;
       host.poll();
       await yieldToEventLoop();
       const hostStop = host.stopRequested();
       if (hostStop !== undefined) return hostStop;
     }
   } finally {
-    timer?.delete();
+    timer.delete();
   }
 }
 

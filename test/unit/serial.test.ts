@@ -30,6 +30,22 @@ describe("16550A", () => {
     expect(Buffer.from(got).toString()).toBe("ABCDEFGHIJKLMNOP");
   });
 
+  test("reading the FIFO empty asks the host for more, which can refill it at once", () => {
+    const pending = [..."a long paste, longer than the sixteen-byte FIFO"].map((c) => c.charCodeAt(0));
+    let asked = 0;
+    const s: U.Serial = new U.Serial(() => {}, () => {}, () => {
+      asked++;
+      while (s.rxSpace > 0 && pending.length > 0) s.receive(pending.shift()!);
+    });
+    while (s.rxSpace > 0 && pending.length > 0) s.receive(pending.shift()!);
+    const got: number[] = [];
+    while (s.read(U.LSR, 1) & U.LSR_DR) got.push(s.read(U.RBR_THR_DLL, 1));
+    expect(Buffer.from(got).toString()).toBe("a long paste, longer than the sixteen-byte FIFO");
+    expect(asked).toBe(3); // after bytes 16, 32 and the last: once per FIFO-full, not per byte
+    s.read(U.RBR_THR_DLL, 1); // reading an empty FIFO is no drain
+    expect(asked).toBe(3);
+  });
+
   test("RX interrupt: raised when data arrives with IER.RDA, lowered when the FIFO is drained", () => {
     const { s, level } = uart();
     s.write(U.IER_DLM, 1, U.IER_RDA);
