@@ -299,6 +299,8 @@ async function main(): Promise<never> {
     }
   }
   restoreAll();
+  // On a terminal, the shell's prompt after us should not continue the guest's last line.
+  if (libc.isatty(STDOUT)) print(STDOUT, freshLine(STDOUT));
   libc.exitNow(status);
 }
 

@@ -84,6 +84,7 @@ export function formatExitStats(s: import("./vcpu/stats").ExitStats): string {
   for (const [p, c] of [...s.ports.entries()].sort((a, b) => a[0] - b[0])) {
     lines.push(`    port 0x${p.toString(16).padStart(4, "0")}: ${c.in} in, ${c.out} out`);
   }
+  lines.push(`  KVM_RUN interrupted: ${s.kicks} by input, ${s.signals} by signals (slice timer and others)`);
   return lines.join("\n") + "\n";
 }
 

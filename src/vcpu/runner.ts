@@ -103,7 +103,9 @@ export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: 
       if (r < 0) {
         if (-r !== EINTR) throw new libc.SyscallError("ioctl(KVM_RUN)", -r);
         // The host asked for the exit (kvm_run.immediate_exit: input is waiting): hand over at once.
-        if (endOnSignal || vcpu.run[IMMEDIATE_EXIT] !== 0) return undefined;
+        if (vcpu.run[IMMEDIATE_EXIT] !== 0) { ctx.stats.kicks++; return undefined; }
+        ctx.stats.signals++;
+        if (endOnSignal) return undefined;
         now = performance.now();
         if (deadline - now < MIN_SLICE_MS) return undefined;
         timer.arm(Math.min(deadline - now, maxWaitMs), maxWaitMs);

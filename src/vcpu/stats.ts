@@ -13,6 +13,9 @@ export class ExitStats {
   ioOut = 0;
   mmioReads = 0;
   mmioWrites = 0;
+  /** KVM_RUN calls that returned EINTR: a kick for host input (immediate_exit), or a signal (slice timer, SIGTERM…). */
+  kicks = 0;
+  signals = 0;
 
   countExit(reason: number): void {
     this.total++;
