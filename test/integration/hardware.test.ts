@@ -1,9 +1,13 @@
 // What needs hardware-style KVM, in one nested boot where /dev/kvm here is software (one boot
 // costs seconds): 32-bit paged mode, the CPUID policy where KVM really offers SVM/VMX, and Linux.
 // On a host whose KVM is hardware, the same commands run directly.
+// The nested machine's emulated CPU reports an XSAVE size (CPUID 0xD) that does not match the
+// features it enables, so every Linux guest there, ours or QEMU's, WARNs in fpu__init_system; and
+// now and then the guest dies or hangs in that WARN. So a Linux boot that never reached init is
+// run once more, and the test log says so.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { hardwareKvm, runHardware } from "../helpers";
-import { busyboxInitramfs, cloudKernel, cloudVmlinux, INTERACTIVE_SHELL } from "../linux/fixtures";
+import { busyboxInitramfs, cloudKernel, cloudVmlinux, genericKernel, INTERACTIVE_SHELL } from "../linux/fixtures";
 
 const SHOW = "--regs --peek 0x400:4";
 const SECTIONS: Record<string, string> = {
@@ -26,17 +30,28 @@ beforeAll(async () => {
   SECTIONS["linux-pvh"] = `./dist/microvmm --stats -m 256M --kernel ${vmlinux} --initrd ${busyboxInitramfs("boot", "reboot -f")} --append ${LINUX_TOKEN}`;
   SECTIONS["linux-pvh-as-guest"] = `./dist/microvmm -m 256M ${vmlinux} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
   SECTIONS["linux-bzimage-as-guest"] = `./dist/microvmm -m 256M ${kernel} --initrd ${busyboxInitramfs("boot", "reboot -f")}`;
-  SECTIONS["linux-poweroff"] = `./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
+  SECTIONS["linux-generic"] = `./dist/microvmm -m 256M --kernel ${genericKernel()} --initrd ${busyboxInitramfs("boot", "reboot -f")} --append ${LINUX_TOKEN}`;
+  SECTIONS["linux-poweroff"] = `./dist/microvmm -m 128M --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
   SECTIONS["linux-panic"] = `./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("panic", "exit 3")}`;
   SECTIONS["linux-1g"] = `./dist/microvmm -m 1G --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
   SECTIONS["linux-4g"] = `./dist/microvmm -m 4G --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
-  SECTIONS["linux-shell"] = `node_modules/.bin/bun test/linux/drive.ts ./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("shell", INTERACTIVE_SHELL)}`;
-  const script = Object.entries(SECTIONS)
-    .map(([name, cmd]) => `echo "=== ${name}"; timeout 150 ${cmd} 2>&1; echo "=== status $?"`).join("; "); // one line: the runner quotes it
+  SECTIONS["linux-8g"] = `./dist/microvmm -m 8G --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
+  const shell = `./dist/microvmm -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("shell", INTERACTIVE_SHELL)}`;
+  SECTIONS["linux-session"] = `node_modules/.bin/bun test/linux/drive.ts session ${shell} --stats`;
+  for (const scenario of ["quit", "sigterm"]) SECTIONS[`linux-${scenario}`] = `node_modules/.bin/bun test/linux/drive.ts ${scenario} ${shell}`;
+  // One line: the runner quotes it. A Linux boot that never reached init is tried once more (see
+  // the note at the top); the retry is reported.
+  const script = Object.entries(SECTIONS).map(([name, cmd]) => name.startsWith("linux-")
+    ? `echo "=== ${name}"; for try in 1 2; do timeout 150 ${cmd} > /tmp/section.out 2>&1; st=$?; ` +
+      `grep -q MICROVMM-INIT-OK /tmp/section.out && break; echo "=== retried: $(tail -c 400 /tmp/section.out | tr '\\n' ' ')"; done; ` +
+      `cat /tmp/section.out; echo "=== status $st"`
+    : `echo "=== ${name}"; timeout 150 ${cmd} 2>&1; echo "=== status $?"`).join("; ");
   // Room in the nested machine for a 4 GiB guest beside everything else.
   const r = await runHardware(["sh", "-c", script], 600, 7168);
   for (const m of r.stdout.matchAll(/=== (\S+)\n([\s\S]*?)=== status (\d+)\n/g)) {
-    results.set(m[1]!, { status: Number(m[3]), lines: m[2]!.split("\n").slice(0, -1) });
+    const lines = m[2]!.split("\n").slice(0, -1);
+    for (const l of lines.filter((l) => l.startsWith("=== retried: "))) console.log(`${m[1]} was retried; the first boot ended: ${l.slice(13)}`);
+    results.set(m[1]!, { status: Number(m[3]), lines: lines.filter((l) => !l.startsWith("=== retried: ")) });
   }
   if (results.size !== Object.keys(SECTIONS).length) throw new Error(`hardware run incomplete (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
 }, 1_300_000);
@@ -95,7 +110,14 @@ describe.skipIf(skip)(`Linux on hardware-style KVM (${hardwareKvm.how})${skip ? 
     expect(r.status).toBe(0);
   });
 
-  test("poweroff -f in the guest ends microvmm with status 0 (ACPI S5)", () => {
+  test("Debian's generic kernel boots to init too", () => {
+    const r = results.get("linux-generic")!;
+    expect(r.lines).toContain("MICROVMM-INIT-OK");
+    expect(r.lines.find((l) => l.startsWith("cmdline: "))).toContain(LINUX_TOKEN);
+    expect(r.status).toBe(0);
+  });
+
+  test("poweroff -f in the guest ends microvmm with status 0 (ACPI S5); 128 MiB is enough", () => {
     const r = results.get("linux-poweroff")!;
     expect(r.lines).toContain("MICROVMM-INIT-OK");
     expect(r.lines.some((l) => l.includes("reboot: Power down"))).toBe(true);
@@ -109,7 +131,7 @@ describe.skipIf(skip)(`Linux on hardware-style KVM (${hardwareKvm.how})${skip ? 
     expect(r.status).toBe(1);
   });
 
-  for (const [name, gib] of [["linux-1g", 1], ["linux-4g", 4]] as const) {
+  for (const [name, gib] of [["linux-1g", 1], ["linux-4g", 4], ["linux-8g", 8]] as const) {
     test(`a ${gib} GiB guest: MemTotal is the RAM less what the kernel keeps`, () => {
       const r = results.get(name)!;
       const kb = Number(/^MemTotal:\s+(\d+) kB/m.exec(r.lines.join("\n"))?.[1]);
@@ -120,11 +142,49 @@ describe.skipIf(skip)(`Linux on hardware-style KVM (${hardwareKvm.how})${skip ? 
     });
   }
 
-  test("interactive: Ctrl-C interrupts a command in the guest; `echo $((6*7))` answers 42; poweroff -f ends with 0", () => {
-    const r = results.get("linux-shell")!;
+  test("interactive: Ctrl-C interrupts a command in the guest; `echo $((6*7))` answers 42; a long paste arrives whole; poweroff -f ends with 0", () => {
+    const r = results.get("linux-session")!;
     expect(r.lines).toContain("ctrl-c: back in the shell");
     expect(r.lines).toContain("answer: 42");
+    const expected = r.lines.find((l) => l.startsWith("expected: "))!.slice("expected: ".length);
+    expect(r.lines).toContain(`pasted: ${expected}`);
     expect(r.lines).toContain("status: 0");
+    expect(r.status).toBe(0);
+  });
+
+  test("typed input kicks the vCPU out of KVM_RUN at once (it does not wait for the once-a-second timer)", () => {
+    const stats = results.get("linux-session")!.lines.find((l) => l.startsWith("stderr:   KVM_RUN interrupted: "));
+    const kicks = Number(/(\d+) by input/.exec(stats ?? "")?.[1]);
+    console.log(stats);
+    expect(kicks).toBeGreaterThanOrEqual(6); // six separate writes, each typed while the guest idled
+  });
+
+  test("the guest finds the local APIC and IOAPIC (from the MADT): the console's IRQ 4 through the IOAPIC, a local APIC timer", () => {
+    const irqs = results.get("linux-session")!.lines.filter((l) => l.startsWith("interrupts: "));
+    expect(irqs.find((l) => l.endsWith("ttyS0"))).toMatch(/^interrupts: 4:\s+\d+\s+IO-APIC\s+4-edge\s+ttyS0$/);
+    const loc = /^interrupts: LOC:\s+(\d+)\s+Local timer interrupts$/.exec(irqs.find((l) => l.includes("LOC:")) ?? "");
+    expect(Number(loc?.[1])).toBeGreaterThan(0);
+  });
+
+  test("the boot MSRs enable MTRRs (default write-back), so the kernel programs PAT", () => {
+    const dmesg = results.get("linux-session")!.lines.filter((l) => l.startsWith("dmesg: "));
+    // Linux's own PAT layout (with write-combining), not the power-on one it keeps when MTRRs are off.
+    expect(dmesg.find((l) => l.includes("x86/PAT: Configuration"))).toMatch(/Configuration \[0-7\]: WB\s+WC\s+UC-\s+UC\s+WB\s+WP\s+UC-\s+WT\s*$/);
+    expect(dmesg.some((l) => l.includes("MTRRs disabled"))).toBe(false);
+  });
+
+  test("on a terminal, Ctrl-A x at the guest's shell quits with status 0 and the terminal is restored", () => {
+    const r = results.get("linux-quit")!;
+    expect(r.lines.filter((l) => l.startsWith("after: "))).toEqual(["after: status=0", "after: RESTORED"]);
+    expect(r.lines).toContain("starts a fresh line: yes"); // the shell after us does not continue the guest's prompt line
+    expect(r.status).toBe(0);
+  });
+
+  test("on a terminal, SIGTERM while the guest idles ends microvmm with 143 and the terminal is restored", () => {
+    const r = results.get("linux-sigterm")!;
+    const after = r.lines.filter((l) => l.startsWith("after: "));
+    expect(after).toEqual(["after: microvmm: stopped by SIGTERM", "after: status=143", "after: RESTORED"]);
+    expect(r.lines).toContain("starts a fresh line: yes");
     expect(r.status).toBe(0);
   });
 });

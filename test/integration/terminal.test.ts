@@ -47,7 +47,9 @@ async function onTerminal(body: string, keys: Array<{ after: string; type: strin
 describe.skipIf(!hasKvm || !hasScript)("on a terminal", () => {
   test("keys reach the guest raw (Ctrl-C too), Ctrl-A x quits with status 0, the terminal is restored", async () => {
     const out = await onTerminal(
-      `(sleep 0.3; stty -a < /dev/tty | tr ' ;' '\\n\\n' | grep -x -e -icanon -e -echo -e -isig | tr '\\n' ' '; echo) &\n` +
+      // The flags once microvmm has set raw mode (looked at every 0.1 s for up to 5 s: a busy host is slow).
+      `(for i in $(seq 50); do sleep 0.1; f=$(stty -a < /dev/tty | tr ' ;' '\\n\\n' | grep -x -e -icanon -e -echo -e -isig | tr '\\n' ' '); ` +
+      `case "$f" in *-icanon*) break;; esac; done; echo "$f") &\n` +
       `./dist/microvmm ${guest("demo-50ms.elf")}`,
       [
         { after: "echo demo", type: "one\r" },

@@ -17,36 +17,54 @@ function sh(cmd: string[], cwd: string): string {
   return r.stdout.toString();
 }
 
-/** Downloads and unpacks a Debian package into CACHE/<pkg>/ once; returns that folder. */
-function unpacked(pkg: string): string {
+/** Downloads a Debian package into CACHE/<pkg>/ once; returns the .deb's path. */
+function downloaded(pkg: string): string {
   const dir = join(CACHE, pkg);
-  if (existsSync(join(dir, ".done"))) return dir;
+  const find = () => readdirSync(dir).find((f) => f.endsWith(".deb"));
   mkdirSync(dir, { recursive: true });
-  let deb = readdirSync(dir).find((f) => f.endsWith(".deb"));
-  if (deb === undefined) {
+  if (find() === undefined) {
     try { sh(["apt-get", "download", pkg], dir); } catch {
       sh(["apt-get", "update", "-qq"], dir);
       sh(["apt-get", "download", pkg], dir);
     }
-    deb = readdirSync(dir).find((f) => f.endsWith(".deb"))!;
   }
-  sh(["dpkg-deb", "-x", deb, "root"], dir);
-  writeFileSync(join(dir, ".done"), "");
-  return dir;
+  return join(dir, find()!);
 }
 
-/** The cloud kernel's bzImage (linux-image-<abi>-cloud-amd64-unsigned). */
-export function cloudKernel(): string {
-  const cached = join(CACHE, "vmlinuz-cloud");
+/** Unpacks a Debian package into CACHE/<pkg>/root once (only `only`, a path in it, if given); returns that root. */
+function unpacked(pkg: string, only?: string): string {
+  const root = join(CACHE, pkg, "root");
+  const done = join(CACHE, pkg, ".done");
+  if (existsSync(done)) return root;
+  const deb = downloaded(pkg);
+  mkdirSync(root, { recursive: true });
+  if (only === undefined) sh(["dpkg-deb", "-x", deb, root], root);
+  else sh(["sh", "-c", `dpkg-deb --fsys-tarfile '${deb}' | tar -x --wildcards '${only}'`], root);
+  writeFileSync(done, "");
+  return root;
+}
+
+/**
+ * A Debian kernel's bzImage: `flavour` "cloud" (linux-image-<abi>-cloud-amd64-unsigned, the
+ * small one for VMs) or "generic" (linux-image-<abi>-amd64-unsigned, what a desktop boots).
+ */
+function debianKernel(flavour: "cloud" | "generic"): string {
+  const cached = join(CACHE, `vmlinuz-${flavour}`);
   if (existsSync(cached)) return cached;
-  const depends = sh(["apt-cache", "depends", "linux-image-cloud-amd64"], CACHE);
-  const abi = /Depends: (linux-image-[0-9][^\s]*-cloud-amd64)\s*$/m.exec(depends)?.[1];
-  if (abi === undefined) throw new Error("cannot resolve Debian's cloud kernel package");
-  const root = join(unpacked(`${abi}-unsigned`), "root", "boot");
-  const vmlinuz = readdirSync(root).find((f) => f.startsWith("vmlinuz-"))!;
-  writeFileSync(cached, readFileSync(join(root, vmlinuz)));
+  const meta = flavour === "cloud" ? "linux-image-cloud-amd64" : "linux-image-amd64";
+  const depends = sh(["apt-cache", "depends", meta], CACHE);
+  const abi = /Depends: (linux-image-[0-9][^\s]*-amd64)\s*$/m.exec(depends)?.[1];
+  if (abi === undefined) throw new Error(`cannot resolve Debian's ${meta} package`);
+  const boot = join(unpacked(`${abi}-unsigned`, "./boot/vmlinuz-*"), "boot");
+  const vmlinuz = readdirSync(boot).find((f) => f.startsWith("vmlinuz-"))!;
+  writeFileSync(cached, readFileSync(join(boot, vmlinuz)));
   return cached;
 }
+
+/** Debian's cloud kernel, the one most tests boot. */
+export const cloudKernel = () => debianKernel("cloud");
+/** Debian's generic kernel (drivers mostly modules; what `/boot/vmlinuz-$(uname -r)` is on Debian). */
+export const genericKernel = () => debianKernel("generic");
 
 /**
  * The same kernel as an ELF vmlinux: the bzImage's payload (setup header payload_offset and
@@ -79,7 +97,7 @@ export function cloudVmlinux(): string {
  */
 export function busyboxInitramfs(name: string, then: string): string {
   const path = join(CACHE, `${name}.cpio`);
-  const busybox = readFileSync(join(unpacked("busybox-static"), "root", "bin", "busybox"));
+  const busybox = readFileSync(join(unpacked("busybox-static"), "bin", "busybox"));
   const init = [
     "#!/bin/busybox sh",
     "/bin/busybox --install -s /bin",
