@@ -64,7 +64,7 @@ const finish = async (ms: number) => {
 };
 
 try {
-  await until("MICROVMM-INIT-OK", 120_000);
+  await until("MICROVMM-INIT-OK", 60_000);
   at("MICROVMM-INIT-OK");
   await until("# ", 30_000); // the shell's prompt
   at("prompt");
