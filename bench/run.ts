@@ -129,7 +129,8 @@ if (hardwareKvm.how === "skip") {
   console.log(`linux: skipped — ${hardwareKvm.why}`);
 } else {
   const args = [cloudKernel(), cloudVmlinux(), busyboxInitramfs("boot", "reboot -f"), busyboxInitramfs("shell", INTERACTIVE_SHELL)];
-  const cmd = [process.execPath, join(ROOT, "bench/linux.ts"), ...args];
+  // Nested, the vCPU threads stay on one CPU (see test/integration/hardware.test.ts).
+  const cmd = [process.execPath, join(ROOT, "bench/linux.ts"), ...(hardwareKvm.how === "nested" ? ["--pin"] : []), ...args];
   const r = Bun.spawnSync(hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", "900", "--", ...cmd] : cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   process.stdout.write(r.stdout.toString().split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n"));
 }
