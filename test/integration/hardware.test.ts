@@ -10,7 +10,7 @@
 // XSAVE size in CPUID 0xD does not match the features: the emulated CPU's, harmless.)
 import { beforeAll, describe, expect, test } from "bun:test";
 import { hardwareKvm, runHardware } from "../helpers";
-import { busyboxInitramfs, cloudKernel, cloudVmlinux, genericKernel, INTERACTIVE_SHELL } from "../linux/fixtures";
+import { busyboxInitramfs, cloudKernel, cloudVmlinux, genericKernel, INTERACTIVE_SHELL, vmlinuxWithoutPvhNote } from "../linux/fixtures";
 
 const SHOW = "--regs --peek 0x400:4";
 const SECTIONS: Record<string, string> = {
@@ -32,6 +32,7 @@ beforeAll(async () => {
   SECTIONS["linux-boot"] = `${vmm} -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("boot", "reboot -f")} --append ${LINUX_TOKEN}`;
   const vmlinux = cloudVmlinux();
   SECTIONS["linux-pvh"] = `${vmm} --stats -m 256M --kernel ${vmlinux} --initrd ${busyboxInitramfs("boot", "reboot -f")} --append ${LINUX_TOKEN}`;
+  SECTIONS["linux-elf-64bit"] = `${vmm} --stats -m 256M --kernel ${vmlinuxWithoutPvhNote()} --initrd ${busyboxInitramfs("boot", "reboot -f")} --append ${LINUX_TOKEN}`;
   SECTIONS["linux-pvh-as-guest"] = `${vmm} -m 256M ${vmlinux} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
   SECTIONS["linux-bzimage-as-guest"] = `${vmm} -m 256M ${kernel} --initrd ${busyboxInitramfs("boot", "reboot -f")}`;
   SECTIONS["linux-generic"] = `${vmm} -m 256M --kernel ${genericKernel()} --initrd ${busyboxInitramfs("boot", "reboot -f")} --append ${LINUX_TOKEN}`;
@@ -99,6 +100,14 @@ describe.skipIf(skip)(`Linux on hardware-style KVM (${hardwareKvm.how})${skip ? 
     expect(r.lines).toContain("MICROVMM-INIT-OK");
     expect(r.lines.find((l) => l.startsWith("cmdline: "))).toContain(LINUX_TOKEN);
     expect(r.lines.find((l) => l.startsWith("linux boot: "))).toMatch(/^linux boot: PVH, entry 0x[0-9a-f]+$/);
+    expect(r.status).toBe(0);
+  });
+
+  test("an ELF vmlinux without the PVH note boots through the 64-bit protocol at its physical entry", () => {
+    const r = results.get("linux-elf-64bit")!;
+    expect(r.lines).toContain("MICROVMM-INIT-OK");
+    expect(r.lines.find((l) => l.startsWith("cmdline: "))).toContain(LINUX_TOKEN);
+    expect(r.lines.find((l) => l.startsWith("linux boot: "))).toBe("linux boot: 64-bit boot protocol, entry 0x1000000");
     expect(r.status).toBe(0);
   });
 

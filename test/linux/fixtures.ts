@@ -92,6 +92,24 @@ export function cloudVmlinux(): string {
 }
 
 /**
+ * The same vmlinux with its PVH note made unrecognisable (type XEN_ELFNOTE_PHYS32_ENTRY, 18,
+ * changed to 0): what a kernel built without PVH support looks like, booted the 64-bit way.
+ */
+export function vmlinuxWithoutPvhNote(): string {
+  const cached = join(CACHE, "vmlinux-cloud-nopvh");
+  if (existsSync(cached)) return cached;
+  const elf = Buffer.from(readFileSync(cloudVmlinux()));
+  // Note header: namesz 4, descsz 4 or 8, type 18, then the name "Xen\0".
+  let found = 0;
+  for (let at = elf.indexOf("Xen\0", 0, "latin1"); at >= 12; at = elf.indexOf("Xen\0", at + 1, "latin1")) {
+    if (elf.readUInt32LE(at - 12) === 4 && elf.readUInt32LE(at - 4) === 18) { elf.writeUInt32LE(0, at - 4); found++; }
+  }
+  if (found === 0) throw new Error("no PVH note found in the vmlinux");
+  writeFileSync(cached, elf);
+  return cached;
+}
+
+/**
  * An initramfs with busybox whose /init prints a marker and /proc/cmdline, then runs `then`
  * (a shell command: "reboot -f", or INTERACTIVE_SHELL for a shell on the console).
  */
