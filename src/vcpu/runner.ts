@@ -34,11 +34,12 @@ export const POLLED: Pacing = { sliceMs: 10, idleSliceMaxMs: 100 };
  * KVM_RUNs waits to be seen. A guest idle in the in-kernel HLT costs the host one wakeup a second.
  */
 export const KICKED: Pacing = { sliceMs: 1000, idleSliceMaxMs: 1000 };
+
 /** The clock is read every this many exits (an exit costs microseconds). */
 const CLOCK_EVERY = 16;
 /** Less time than this left in a slice is not worth entering the guest for. */
 const MIN_SLICE_MS = 0.02;
-/** However long a slice, KVM_RUN is interrupted at least this often to look at the clock. */
+/** Unless told otherwise (a lone VM: its slice length), KVM_RUN is interrupted this often to look at the clock. */
 const MAX_WAIT_MS = 10;
 const TICK_SIGNAL = "SIGALRM";
 const TICK_SIGNO = 14;
