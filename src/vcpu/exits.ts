@@ -156,7 +156,8 @@ function traceIo(ctx: ExitContext, out: boolean, port: number, size: number, cou
 
 function handleMmio(ctx: ExitContext): VmStop | undefined {
   const v = ctx.runView;
-  const addr = Number(v.getBigUint64(MMIO_PHYS_ADDR, true));
+  // phys_addr is a u64; two halves, as data_offset above (no BigInt per exit). Exact below 2^53.
+  const addr = v.getUint32(MMIO_PHYS_ADDR, true) + v.getUint32(MMIO_PHYS_ADDR + 4, true) * 2 ** 32;
   const len = v.getUint32(MMIO_LEN, true);
   const write = v.getUint8(MMIO_IS_WRITE) !== 0;
   if (len === 0 || len > 8) return failed(`malformed KVM_EXIT_MMIO: length ${len} at 0x${addr.toString(16)}`);

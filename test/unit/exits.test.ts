@@ -74,6 +74,11 @@ describe("exit dispatch", () => {
     const at = B.runOffset(B.kvm_run_mmio, "data");
     expect([...run.subarray(at, at + 4)]).toEqual([255, 255, 255, 255]);
     expect(ctx.mmio.misses.get(0xfee00000)).toEqual({ reads: 1, writes: 0 });
+    // An address above 4 GiB keeps its high half.
+    dv.setBigUint64(B.runOffset(B.kvm_run_mmio, "phys_addr"), 0x1_2345_6000n, true);
+    dv.setUint8(B.runOffset(B.kvm_run_mmio, "is_write"), 1);
+    expect(handleExit(ctx)).toBeUndefined();
+    expect(ctx.mmio.misses.get(0x1_2345_6000)).toEqual({ reads: 0, writes: 1 });
   });
 
   test("HLT stops with status 0; SHUTDOWN, FAIL_ENTRY, INTERNAL_ERROR stop with a message and a dump", () => {
