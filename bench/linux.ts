@@ -11,23 +11,28 @@ const pin = process.argv.includes("--pin") ? ["taskset", "-c", "1"] : [];
 const [bzImage, vmlinux, bootInitrd, shellInitrd] = process.argv.slice(2).filter((a) => a !== "--pin") as [string, string, string, string];
 const MARKER = "MICROVMM-INIT-OK";
 
-/** Milliseconds from spawn to the init marker, or undefined if it never came (within 60 s). */
-async function timeToMarker(cmd: string[]): Promise<number | undefined> {
+/** Starts `cmd` and reads its output until `text` shows (killed after 60 s): whether it did, and when. */
+async function startUntil(cmd: string[], text: string) {
   const t0 = performance.now();
   const p = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
   const reader = p.stdout.getReader();
   let out = "";
   const deadline = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  while (!out.includes(MARKER)) {
+  while (!out.includes(text)) {
     const r = await reader.read();
     if (r.done) break;
     out += new TextDecoder().decode(r.value);
   }
-  const ms = performance.now() - t0;
   clearTimeout(deadline);
+  return { p, reached: out.includes(text), ms: performance.now() - t0 };
+}
+
+/** Milliseconds from spawn to the init marker, or undefined if it never came. */
+async function timeToMarker(cmd: string[]): Promise<number | undefined> {
+  const { p, reached, ms } = await startUntil(cmd, MARKER);
   p.kill("SIGKILL");
   await ended(p);
-  return out.includes(MARKER) ? ms : undefined;
+  return reached ? ms : undefined;
 }
 
 const microvmm = (kernel: string, initrd: string) => [...pin, "./dist/microvmm", "-m", "256M", "--kernel", kernel, "--initrd", initrd];
@@ -63,17 +68,8 @@ for (const [what, kernel] of [["bzImage", bzImage], ["PVH", vmlinux]] as const) 
  * as percentages: all of it, and the part spent running guest code (the guest's own timer ticks).
  */
 async function idleCpu(cmd: string[]): Promise<{ total: number; guest: number } | undefined> {
-  const p = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
-  const reader = p.stdout.getReader();
-  let out = "";
-  const deadline = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  while (!out.includes("# ")) {
-    const r = await reader.read();
-    if (r.done) break;
-    out += new TextDecoder().decode(r.value);
-  }
-  clearTimeout(deadline);
-  if (!out.includes("# ")) return undefined;
+  const { p, reached } = await startUntil(cmd, "# ");
+  if (!reached) { p.kill("SIGKILL"); await ended(p); return undefined; }
   // /proc/PID/stat: utime + stime of every thread, and guest_time (inside utime), at 100 ticks/s.
   const cpu = () => {
     const f = readFileSync(`/proc/${p.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
