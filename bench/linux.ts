@@ -4,7 +4,7 @@
 // idle booted guest uses over 5 s.
 //   bun bench/linux.ts [--pin] BZIMAGE VMLINUX BOOT_INITRD SHELL_INITRD
 import { readFileSync } from "node:fs";
-import { DEFAULT_CMDLINE } from "../src/linux-machine";
+import { DEFAULT_CMDLINE } from "../src/machines/linux";
 
 //   --pin: both VMMs on CPU 1 (taskset), where a vCPU thread that moves between CPUs is unreliable.
 const pin = process.argv.includes("--pin") ? ["taskset", "-c", "1"] : [];

@@ -221,6 +221,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   if (o.help || o.version) return o;
   if (o.kernel !== undefined) {
     if (o.guest !== undefined || o.vms.length > 0) throw new BadInputError("--kernel boots Linux alone: no other guest or --vm");
+    o.vms.push(o);
     return o;
   }
   if (o.initrd !== undefined || o.cmdline !== undefined || o.append.length > 0) {

@@ -1,159 +1,116 @@
-// One VM: guest RAM, the loaded guest, a KVM VM with one vCPU, the buses and the core devices.
-// create() reads top to bottom in KVM API order; run() hands over to the vCPU loop.
-import { initialRegs, initialSregs, planBootArea, writeBootStructures, type BootArea, type CpuMode } from "./arch/cpu-modes";
-import { applyCpuidPolicy } from "./arch/cpuid";
-import { ramLayout } from "./arch/layout";
-import { buildMemoryMap, type MemMapEntry } from "./arch/memmap";
-import type { BlockBackend } from "./devices/pv-block";
-import { attachCoreDevices, type CoreDevices } from "./board";
-import type { Clock } from "./devices/timer";
-import { loadGuest, type GuestSpec } from "./guest-image";
-import { KVM_CAP_SET_TSS_ADDR } from "./kvm/ioctls";
-import { CpuidTable, Kvm, type Vcpu, type Vm } from "./kvm/kvm";
-import type { LoadedImage } from "./loaders/image";
-import { occupied } from "./loaders/image";
-import { GuestMemory } from "./memory/guest-memory";
-import { MmioBus, PortBus, type MissReporter } from "./vcpu/bus";
-import { formatRegisters } from "./vcpu/dump";
-import { makeExitContext, type ExitContext, type VmStop } from "./vcpu/exits";
-import { runSlice, runVcpu, type HostHooks, type SliceTimer } from "./vcpu/runner";
-import { ExitStats } from "./vcpu/stats";
+// A machine = the VM core + a board (which devices sit at which ports and addresses) + a boot
+// protocol (how the image was placed and the CPU set up). The machine kinds in src/machines/
+// pick one of each; this file holds what every kind shares: running, stopping, the register
+// dump and the --stats report.
+import type { MemMapEntry } from "./arch/memmap";
+import type { VmCore } from "./core/vm";
+import type { VmStop } from "./core/stop";
+import type { KeySink } from "./host/input";
+import type { HostHooks, Pacing, SliceTimer } from "./vcpu/runner";
 
-/** Three pages the Intel KVM needs for real-mode emulation; in the MMIO hole, never RAM. */
-const TSS_ADDR = 0xfffb_d000;
-
-/**
- * Opens KVM, makes a VM and gives it guest RAM (one memory slot per RAM range). Each step's undo
- * goes to the front of `cleanups`, for the caller to run if a later step fails.
- */
-export function createVm(kvmPath: string, memory: GuestMemory, cleanups: Array<() => void>): { kvm: Kvm; vm: Vm } {
-  const kvm = Kvm.open(kvmPath);
-  cleanups.unshift(() => kvm.close());
-  const vm = kvm.createVm();
-  cleanups.unshift(() => vm.close());
-  if (kvm.checkExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm.setTssAddr(TSS_ADDR);
-  memory.regions.forEach((r, slot) => vm.setUserMemoryRegion({
-    slot, flags: 0, guestPhysAddr: r.gpa, memorySize: r.size, userspaceAddr: r.hostAddr,
-  }));
-  return { kvm, vm };
+/** A report part: plain data for --stats=json, and the same as text lines for --stats. */
+export interface StatsPart {
+  json: Record<string, unknown>;
+  lines: string[];
 }
 
-export interface MachineOptions {
-  memorySize: number;
-  kvmPath: string;
-  guest: GuestSpec;
-  output: (bytes: Uint8Array) => void;
-  clock: Clock;
-  refillKeyboard: () => void;
-  reportMiss: MissReporter;
-  /** Problems the guest caused that do not stop it (bad hypercall pointers): one line each. */
-  warn: (message: string) => void;
-  /** Disk drives, 0, 1, … in order; the caller opens and closes them. */
-  drives: readonly BlockBackend[];
-  trace?: (line: string) => void;
+/** What a board gives the machine once its devices are on the buses. */
+export interface Board {
+  /** Where host keys go: the keyboard, or the console UART's receive FIFO. */
+  readonly keys: KeySink;
+  /** How often the host comes back from KVM_RUN: POLLED, or KICKED when HLT waits in the kernel. */
+  readonly pacing: Pacing;
+  /** Device counters. */
+  stats(): StatsPart;
+  /** The VM has stopped: print what is buffered, flush disks, settle timers. */
+  finish(): void;
 }
+
+/** What a boot protocol did: for the guest's memory map and for --stats. */
+export interface Boot {
+  /** What the guest is told about its memory (e820 style). */
+  readonly memoryMap: readonly MemMapEntry[];
+  stats(): StatsPart;
+}
+
+export interface CoreStats {
+  exits: { total: number; byReason: Record<string, number> };
+  portIo: Array<{ port: string; in: number; out: number }>;
+  unclaimed: Array<{ bus: "port" | "mmio"; addr: string; reads: number; writes: number }>;
+  memory: Array<{ guestPhysical: string; size: number; hostVirtual: string }>;
+  kvmRun: { size: number; hostVirtual: string };
+  /** KVM_RUN calls that returned EINTR: a kick for host input, or a signal (slice timer, SIGTERM…). */
+  interrupted: { kicks: number; signals: number };
+}
+export type StatsReport = CoreStats & Record<string, unknown>;
+
+const hex = (n: number, width = 0) => "0x" + n.toString(16).padStart(width, "0");
 
 export class Machine {
-  readonly stats = new ExitStats();
-  readonly ports: PortBus;
-  readonly mmio: MmioBus;
-  readonly devices: CoreDevices;
-  /** What the guest is told about its physical memory: RAM, with the boot area reserved. */
-  readonly memoryMap: MemMapEntry[];
-  private readonly exitContext: ExitContext;
+  constructor(readonly core: VmCore, readonly board: Board, readonly boot: Boot) {}
 
-  private constructor(
-    readonly memory: GuestMemory,
-    readonly image: LoadedImage,
-    readonly mode: CpuMode,
-    readonly bootArea: BootArea,
-    private readonly kvm: Kvm,
-    private readonly vm: Vm,
-    readonly vcpu: Vcpu,
-    opts: MachineOptions,
-  ) {
-    this.ports = new PortBus(opts.reportMiss);
-    this.mmio = new MmioBus(opts.reportMiss);
-    this.memoryMap = buildMemoryMap(memory.regions, [{ start: bootArea.base, end: bootArea.base + bootArea.size }]);
-    this.devices = attachCoreDevices(this.ports, {
-      ...opts,
-      memory,
-      memoryMap: this.memoryMap,
-      scratch: bootArea.scratch,
-      hypercallHost: {
-        write: opts.output,
-        warn: opts.warn,
-        exitCount: () => this.stats.total,
-        ioCounts: () => ({ in: this.stats.ioIn, out: this.stats.ioOut }),
-        translate: (gva) => {
-          const t = vcpu.translate(BigInt(gva));
-          return t.valid ? t.physicalAddress : undefined;
-        },
-      },
-    });
-    this.exitContext = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, opts.trace);
-  }
+  get memory() { return this.core.memory; }
+  get memoryMap(): readonly MemMapEntry[] { return this.boot.memoryMap; }
 
-  /**
-   * Builds the VM. The guest is loaded and checked before KVM is touched, so a bad image is
-   * reported (BadInputError) with no VM started.
-   */
-  static create(opts: MachineOptions): Machine {
-    const memory = GuestMemory.anonymous(ramLayout(opts.memorySize));
-    const cleanups: Array<() => void> = [() => memory.unmap()];
-    try {
-      // 1. The guest image, and the VMM's boot structures beside it.
-      const { image, mode } = loadGuest(opts.guest, memory);
-      const area = planBootArea(mode, memory, occupied(image));
-      writeBootStructures(mode, memory, area);
-
-      // 2. The VM and its memory.
-      const { kvm, vm } = createVm(opts.kvmPath, memory, cleanups);
-
-      // 3. The vCPU: CPUID (what KVM supports, with our policy), then the mode's registers.
-      const vcpu = vm.createVcpu(0);
-      vcpu.setCpuid2(CpuidTable.fromEntries(applyCpuidPolicy(kvm.getSupportedCpuid().entries(), vcpu.id)));
-      vcpu.setSregs(initialSregs(mode, vcpu.getSregs(), area, image.entry));
-      vcpu.setRegs(initialRegs(mode, area, image.entry));
-      return new Machine(memory, image, mode, area, kvm, vm, vcpu, opts);
-    } catch (e) {
-      for (const c of cleanups) c();
-      throw e;
-    }
-  }
-
-  /** Runs the vCPU until the guest stops or the host asks it to. */
+  /** Runs the VM alone until it stops or the host stops it; then finish(). */
   async run(host: HostHooks): Promise<VmStop> {
-    const stop = await runVcpu(this.vcpu, this.exitContext, host);
+    const stop = await this.core.run(host, this.board.pacing);
     this.finish();
     return stop;
   }
 
-  /** Runs the vCPU until `deadline` (performance.now() ms): why it stopped, or undefined. */
+  /** One slice of a VM that shares the thread (src/sched). */
   slice(deadline: number, timer: SliceTimer): VmStop | undefined {
-    return runSlice(this.vcpu, this.exitContext, deadline, timer);
+    return this.core.slice(deadline, timer);
   }
 
-  /** When the VM has stopped: print what the console holds, flush disks, settle the timer. */
   finish(): void {
-    this.devices.console.flush();
-    this.devices.disk.flushAll();
-    this.devices.timer.update();
+    this.board.finish();
   }
 
   registerDump(): string[] {
-    const regs = this.vcpu.getRegs();
-    const sregs = this.vcpu.getSregs();
-    const lines = formatRegisters(regs, sregs);
-    if (sregs.cs.selector === 0xf000 && regs.rip === 0xfff0n) {
-      lines.push("(this is the reset state: KVM on AMD re-initializes the vCPU on shutdown, so the faulting state is gone)");
-    }
-    return lines;
+    return this.core.registerDump();
   }
 
   close(): void {
-    this.vm.close();
-    this.kvm.close();
-    this.memory.unmap();
+    this.core.close();
+  }
+
+  /** Everything --stats reports, collected once as plain data. */
+  stats(): StatsReport {
+    return { ...this.coreStats(), ...this.board.stats().json, ...this.boot.stats().json };
+  }
+
+  /** The --stats text: exits, port I/O, the board's devices, unclaimed accesses, where things are, the boot. */
+  statsText(): string {
+    const c = this.coreStats();
+    const lines = ["microvmm stats:", `  exits: ${c.exits.total}`, ...Object.entries(c.exits.byReason).map(([r, n]) => `    ${r}: ${n}`)];
+    lines.push("  port I/O exits:");
+    for (const p of c.portIo) {
+      if (p.in > 0) lines.push(`    ${p.port} in: ${p.in}`);
+      if (p.out > 0) lines.push(`    ${p.port} out: ${p.out}`);
+    }
+    lines.push(...this.board.stats().lines);
+    for (const u of c.unclaimed) lines.push(`  unclaimed ${u.bus} ${u.addr}: ${u.reads} reads, ${u.writes} writes`);
+    for (const m of c.memory) lines.push(`  guest RAM ${m.guestPhysical} (${Math.floor(m.size / 2 ** 20)} MiB) at host ${m.hostVirtual}`);
+    lines.push(`  kvm_run: ${c.kvmRun.size} bytes at host ${c.kvmRun.hostVirtual}`);
+    lines.push(`  KVM_RUN interrupted: ${c.interrupted.kicks} by input, ${c.interrupted.signals} by signals (slice timer and others)`);
+    lines.push(...this.boot.stats().lines);
+    return lines.join("\n") + "\n";
+  }
+
+  private coreStats(): CoreStats {
+    const { stats: s, ports, mmio, memory, vcpu } = this.core;
+    return {
+      exits: { total: s.total, byReason: s.reasons() },
+      portIo: [...s.ports.entries()].sort((a, b) => a[0] - b[0]).map(([p, c]) => ({ port: hex(p, 4), in: c.in, out: c.out })),
+      unclaimed: [
+        ...[...ports.misses.entries()].map(([a, c]) => ({ bus: "port" as const, addr: hex(a, 4), ...c })),
+        ...[...mmio.misses.entries()].map(([a, c]) => ({ bus: "mmio" as const, addr: hex(a, 8), ...c })),
+      ],
+      memory: memory.regions.map((r) => ({ guestPhysical: hex(r.gpa), size: r.size, hostVirtual: hex(r.hostAddr) })),
+      kvmRun: { size: vcpu.runSize, hostVirtual: hex(vcpu.runAddr) },
+      interrupted: { kicks: s.kicks, signals: s.signals },
+    };
   }
 }

@@ -1,24 +1,25 @@
-// microvmm: parse the command line, build the VM, run it, report, and always give the terminal back.
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+// microvmm: parse the command line, read and classify each input file once, build the VM(s), run,
+// report, and always give the terminal back. Every machine kind goes the same way from here on.
 import { BUILTIN_GUESTS, parseArgs, USAGE, VERSION, type CliOptions, type VmOptions } from "./cli";
-import { ExitStatus, BadInputError, HostError, UserError } from "./errors";
-import type { GuestSpec } from "./guest-image";
+import { QUIT, type VmStop } from "./core/stop";
+import { BadInputError, ExitStatus, UserError } from "./errors";
+import { classify, isLinuxKernel, readGuestFile, readUserFile, type GuestFile } from "./guest-file";
+import { formatMemoryMap } from "./arch/memmap";
 import { DiskImage } from "./host/disk-image";
 import { HostInput } from "./host/input";
 import { InputWatcher } from "./host/input-watcher";
 import { freshLine, outputTo } from "./host/output";
-import { runScheduled, type Schedule } from "./sched/scheduler";
-import { formatMemoryMap } from "./arch/memmap";
-import { isElf, parseElf } from "./loaders/elf";
-import { isBzImage } from "./loaders/bzimage";
-import { DEFAULT_CMDLINE, LinuxMachine } from "./linux-machine";
 import { enterRawMode, restoreAll } from "./host/terminal";
 import { EPIPE } from "./libc/errno";
 import * as libc from "./libc/libc";
-import { Machine } from "./machine";
-import { collectStats, formatExitStats, formatPeek, formatSchedule, formatStats, scheduleSummary } from "./report";
+import type { Machine } from "./machine";
+import { createLinuxMachine, DEFAULT_CMDLINE } from "./machines/linux";
+import { createPlainMachine } from "./machines/plain";
+import type { PlainGuest } from "./boot/plain";
+import { formatPeek, formatSchedule, scheduleSummary } from "./report";
+import { runScheduled, type Schedule } from "./sched/scheduler";
 import type { MissReporter } from "./vcpu/bus";
-import type { VmStop } from "./vcpu/exits";
+import { KICKED } from "./vcpu/runner";
 
 const STDIN = 0;
 const STDOUT = 1;
@@ -28,32 +29,12 @@ const print = (fd: number, text: string) => libc.writeAll(fd, encoder.encode(tex
 /** Our one-line messages, on a line of their own even if the guest's output stopped mid-line. */
 const say = (text: string) => print(STDERR, `${freshLine(STDOUT)}microvmm: ${text}\n`);
 
-/** Largest guest file read into memory: 4 GiB of image is far past any RAM we would load it in. */
-const MAX_GUEST_FILE = 2 ** 32;
-
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+type SignalName = keyof typeof SIGNALS;
 const SIGPIPE = 13;
 
-async function resolveGuest(o: VmOptions): Promise<GuestSpec> {
-  const name = o.guest!;
-  if ((BUILTIN_GUESTS as readonly string[]).includes(name)) {
-    const { builtinGuest } = await import("./builtin-guests");
-    const spec = await builtinGuest(name);
-    if (spec !== undefined) return spec;
-  }
-  const bytes = readFile(name, "guest");
-  if (isElf(bytes)) {
-    if (o.load !== undefined || o.entry !== undefined) throw new BadInputError(`${name}: --load and --entry are for raw binaries; an ELF says where it goes`);
-    return { name, bytes, mode: o.mode };
-  }
-  if (o.mode !== undefined || o.load !== undefined || o.entry !== undefined) {
-    const load = o.load ?? 0;
-    return { name, bytes, raw: { mode: o.mode ?? "real", load, entry: o.entry ?? load } };
-  }
-  return { name, bytes }; // refused by the loader: not ELF, and no raw options
-}
-
-type SignalName = keyof typeof SIGNALS;
+/** What one VM runs: a plain guest, or a Linux kernel with its initrd. */
+type GuestPlan = { kind: "plain"; guest: PlainGuest } | { kind: "linux"; kernel: GuestFile };
 
 /** One VM, built: its machine, its name, its options, and the disks it holds. */
 interface Built { name: string; opts: VmOptions; machine: Machine; drives: DiskImage[] }
@@ -62,46 +43,44 @@ async function run(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
   if (o.help) { print(STDOUT, USAGE); return ExitStatus.Ok; }
   if (o.version) { print(STDOUT, `microvmm ${VERSION}\n`); return ExitStatus.Ok; }
-  if (o.kernel === undefined && o.vms.length === 1 && o.vms[0]!.guest !== undefined && !(BUILTIN_GUESTS as readonly string[]).includes(o.vms[0]!.guest)) {
-    // A bzImage given as the guest boots as Linux.
-    const head = readHead(o.vms[0]!.guest);
-    if (head !== undefined && (isBzImage(head) || (isElf(head) && isPvhVmlinux(o.vms[0]!.guest)))) o.kernel = o.vms[0]!.guest;
-  }
-  if (o.kernel !== undefined) return runLinux(o);
-  // Every guest is read and checked before any VM is made.
-  const guests = await Promise.all(o.vms.map((v) => resolveGuest(v)));
+  // Every file is read, classified and checked before any VM is made.
+  const plans = await Promise.all(o.vms.map((v) => planGuest(o, v)));
+  checkOptions(o, plans);
 
   const hostStop = watchHost();
-
+  const input = new HostInput(STDIN, libc.isatty(STDIN));
   const several = o.vms.length > 1;
   const built: Built[] = [];
-  let input: HostInput | undefined;
   try {
     for (const [i, v] of o.vms.entries()) {
       const name = v.name ?? `vm${i}`;
+      const tag = several ? `[${name}] ` : "";
       const drives: DiskImage[] = [];
       try {
         for (const d of v.disks) drives.push(DiskImage.open(d));
-        const machine = createMachine(o, v, guests[i]!, drives, several ? name : undefined, i === 0 ? () => input?.pump() : () => {});
+        const machine = createMachine(o, v, plans[i]!, drives, tag, i === 0 ? input : undefined);
         built.push({ name, opts: v, machine, drives });
       } catch (e) {
         for (const d of drives) d.close();
-        throw e;
+        throw e instanceof UserError && tag !== "" ? new UserError(`${tag}${e.message}`, e.status) : e;
       }
-      if (v.memmap) print(STDERR, [`${several ? `[${name}] ` : ""}memory map:`, ...formatMemoryMap(built[i]!.machine.memoryMap).map((l) => `  ${l}`)].join("\n") + "\n");
+      if (v.memmap) print(STDERR, [`${tag}memory map:`, ...formatMemoryMap(built[i]!.machine.memoryMap).map((l) => `  ${l}`)].join("\n") + "\n");
     }
-    input = new HostInput(STDIN, enterRawMode(STDIN), built[0]!.machine.devices.keyboard);
-    const hooks = { poll: () => input!.pump(), stopRequested: () => hostStop(input!) };
+    // Ctrl-A x stops the VM that has the keys as soon as it is typed; the others at the next look.
+    const first = built[0]!.machine;
+    input.onQuit(() => first.core.stop.request(QUIT));
+    enterRawMode(STDIN);
+    const stopRequested = () => hostStop(input);
     if (!several) {
       const b = built[0]!;
-      const stop = await b.machine.run(hooks);
+      const stop = await runAlone(b.machine, input, stopRequested);
       restoreAll();
       report(o, b, stop, "");
       return stop.status;
     }
     const status = statusLine(built);
     const schedule = await runScheduled(built.map((b) => ({ name: b.name, share: b.opts.share, slice: (d, t) => b.machine.slice(d, t) })), o.quantumMs,
-      { ...hooks, tick: status.show });
+      { poll: () => input.pull(first.board.keys), stopRequested, tick: status.show });
     status.clear();
     restoreAll();
     let worst: number = ExitStatus.Ok;
@@ -122,43 +101,71 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-function readHead(path: string): Uint8Array | undefined {
+/**
+ * Runs a lone VM. Where the guest's HLT waits in the kernel (KICKED pacing), a watcher thread kicks
+ * the vCPU out of KVM_RUN as soon as input arrives; otherwise the host looks between short slices.
+ */
+async function runAlone(m: Machine, input: HostInput, stopRequested: () => VmStop | undefined): Promise<VmStop> {
+  if (m.board.pacing !== KICKED) return m.run({ poll: () => input.pull(m.board.keys), stopRequested });
+  const watcher = new InputWatcher(new Worker(new URL("./host/input-worker.ts", import.meta.url)), STDIN, m.core.vcpu);
   try {
-    const fd = openSync(path, "r");
-    try {
-      const b = new Uint8Array(0x210);
-      return b.subarray(0, readSync(fd, b, 0, b.length, 0));
-    } finally {
-      closeSync(fd);
+    return await m.run({ poll: () => watcher.take(input, m.board.keys), stopRequested });
+  } finally {
+    watcher.stop();
+  }
+}
+
+/** Reads and classifies the VM's file: a Linux kernel (given with --kernel, or a bzImage/PVH vmlinux as the guest), or a plain guest. */
+async function planGuest(o: CliOptions, v: VmOptions): Promise<GuestPlan> {
+  if (o.kernel !== undefined) return { kind: "linux", kernel: readGuestFile(o.kernel, "kernel") };
+  const name = v.guest!;
+  if ((BUILTIN_GUESTS as readonly string[]).includes(name)) {
+    const { builtinGuest } = await import("./builtin-guests");
+    const b = await builtinGuest(name);
+    return { kind: "plain", guest: { file: classify(name, b.bytes), raw: b.raw } };
+  }
+  const file = readGuestFile(name, "guest");
+  if (v.mode !== undefined || v.load !== undefined || v.entry !== undefined) {
+    if (file.kind !== "elf") {
+      const load = v.load ?? 0;
+      return { kind: "plain", guest: { file, raw: { mode: v.mode ?? "real", load, entry: v.entry ?? load } } };
     }
-  } catch {
-    return undefined; // reported when the guest is read for real
+    if (v.load !== undefined || v.entry !== undefined) throw new BadInputError(`${name}: --load and --entry are for raw binaries; an ELF says where it goes`);
+  }
+  if (isLinuxKernel(file) && v.mode === undefined) return { kind: "linux", kernel: file };
+  return { kind: "plain", guest: { file, mode: v.mode } };
+}
+
+/** Options that do not apply to the machine kind are refused, one line naming them, never ignored. */
+function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
+  const linux = plans.some((p) => p.kind === "linux");
+  if (linux) {
+    if (plans.length > 1) throw new BadInputError("a Linux kernel runs alone: not with --vm");
+    const v = o.vms[0]!;
+    if (v.disks.length > 0) throw new BadInputError("--disk is for plain guests (the paravirtual disk); a Linux kernel has no disk device yet");
+    if (v.mode !== undefined || v.load !== undefined || v.entry !== undefined) {
+      throw new BadInputError("--mode, --load and --entry are for plain guests; a Linux kernel starts as its boot protocol says");
+    }
+  } else if (o.initrd !== undefined || o.cmdline !== undefined || o.append.length > 0) {
+    throw new BadInputError("--initrd, --cmdline and --append go with a Linux kernel (--kernel, or a bzImage or PVH vmlinux as the guest)");
   }
 }
 
-/** An ELF with a PVH entry note is a Linux kernel (vmlinux), not a plain guest. */
-function isPvhVmlinux(path: string): boolean {
-  try {
-    return parseElf(readFileSync(path)).pvhEntry !== undefined;
-  } catch {
-    return false; // not a usable ELF: the plain loader will say why
+function createMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: DiskImage[], tag: string, input: HostInput | undefined): Machine {
+  const warn = (m: string) => say(`${tag}${m}`);
+  const common = {
+    memorySize: v.memorySize,
+    kvmPath: o.kvmPath,
+    output: outputTo(STDOUT, tag === "" ? undefined : tag),
+    input,
+    reportMiss: missReporter(o, warn),
+    trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
+  };
+  if (plan.kind === "linux") {
+    const initrd = o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd") };
+    return createLinuxMachine({ ...common, kernel: plan.kernel, initrd, cmdline: [o.cmdline ?? DEFAULT_CMDLINE, ...o.append].join(" ") });
   }
-}
-
-const FILE_KINDS = { guest: "a guest image", kernel: "a kernel image", initrd: "an initrd image" } as const;
-
-/** Reads a file the user named; what goes wrong is one line (BadInputError) saying which file. */
-function readFile(path: string, what: keyof typeof FILE_KINDS): Uint8Array {
-  try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw new BadInputError(`${path}: is a directory, not ${FILE_KINDS[what]}`);
-    if (st.size > MAX_GUEST_FILE) throw new BadInputError(`${path}: ${st.size} bytes is too large for ${FILE_KINDS[what]}`);
-    return readFileSync(path);
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new BadInputError(`cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
-  }
+  return createPlainMachine({ ...common, guest: plan.guest, clock: () => performance.now(), warn, drives });
 }
 
 /**
@@ -169,7 +176,7 @@ function watchHost(): (input: HostInput) => VmStop | undefined {
   let signalled: SignalName | undefined;
   for (const s of Object.keys(SIGNALS) as SignalName[]) process.on(s, () => { signalled = s; });
   return (input) => {
-    if (input.quitRequested) return { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
+    if (input.quitRequested) return QUIT;
     if (signalled !== undefined) return { status: ExitStatus.SignalBase + SIGNALS[signalled], message: `stopped by ${signalled}`, dumpState: false };
     return undefined;
   };
@@ -184,64 +191,6 @@ function missReporter(o: CliOptions, warn: (m: string) => void): MissReporter {
   };
 }
 
-/** Boots Linux: the serial console is stdin/stdout. */
-async function runLinux(o: CliOptions): Promise<number> {
-  const kernel = { name: o.kernel!, bytes: readFile(o.kernel!, "kernel") };
-  const initrd = o.initrd === undefined ? undefined : { name: o.initrd, bytes: readFile(o.initrd, "initrd") };
-  const cmdline = [o.cmdline ?? DEFAULT_CMDLINE, ...o.append].join(" ");
-  const hostStop = watchHost();
-  let takeInput = () => {};
-  const machine = LinuxMachine.create({
-    memorySize: o.memorySize, kvmPath: o.kvmPath, kernel, initrd, cmdline,
-    output: outputTo(STDOUT),
-    consoleDrained: () => takeInput(),
-    reportMiss: missReporter(o, say),
-    trace: o.trace ? (line: string) => print(STDERR, line + "\n") : undefined,
-  });
-  try {
-    const serial = machine.serial;
-    const input = new HostInput(STDIN, enterRawMode(STDIN), { get space() { return serial.rxSpace; }, push: (b) => serial.receive(b) });
-    // A watcher thread kicks the vCPU out of KVM_RUN as soon as input arrives, so the vCPU
-    // thread can sleep in KVM_RUN while the guest idles.
-    const watcher = new InputWatcher(new Worker(new URL("./host/input-worker.ts", import.meta.url)), STDIN, machine.vcpu);
-    takeInput = () => watcher.take(input, () => serial.rxSpace);
-    const stop = await machine.run({ poll: takeInput, stopRequested: () => hostStop(input) }).finally(() => watcher.stop());
-    restoreAll();
-    if (stop.status !== ExitStatus.Ok || stop.dumpState) say(stop.message);
-    if (stop.dumpState) print(STDERR, machine.registerDump().map((l) => `  ${l}\n`).join(""));
-    if (o.stats === "text") print(STDERR, `linux boot: ${machine.boot}\n${formatExitStats(machine.stats)}`);
-    return stop.status;
-  } finally {
-    restoreAll();
-    machine.close();
-  }
-}
-
-function createMachine(o: CliOptions, v: VmOptions, guest: GuestSpec, drives: DiskImage[], prefix: string | undefined,
-  refillKeyboard: () => void): Machine {
-  const tag = prefix === undefined ? "" : `[${prefix}] `;
-  const warn = (m: string) => say(`${tag}${m}`);
-  try {
-    return Machine.create({
-      memorySize: v.memorySize,
-      kvmPath: o.kvmPath,
-      guest,
-      output: outputTo(STDOUT, prefix === undefined ? undefined : tag),
-      clock: () => performance.now(),
-      refillKeyboard,
-      reportMiss: missReporter(o, warn),
-      warn,
-      drives,
-      trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
-    });
-  } catch (e) {
-    if (e instanceof libc.SyscallError && e.call === "mmap(guest RAM)") {
-      throw new HostError(`${tag}cannot reserve ${v.memorySize >> 20} MiB of guest RAM: ${e.message} — lower --memory`);
-    }
-    throw e;
-  }
-}
-
 /** What one VM's end looks like on stderr: why (if not a plain halt), registers, peeks, stats. */
 function report(o: CliOptions, b: Built, stop: VmStop, tag: string): void {
   const m = b.machine;
@@ -249,8 +198,8 @@ function report(o: CliOptions, b: Built, stop: VmStop, tag: string): void {
   if (stop.dumpState) print(STDERR, m.registerDump().map((l) => `${tag}  ${l}\n`).join(""));
   else if (b.opts.regs) print(STDERR, m.registerDump().map((l) => `${tag}${l}\n`).join(""));
   for (const p of b.opts.peeks) print(STDERR, formatPeek(m.memory, p).replace(/^/gm, tag));
-  if (o.stats === "text") print(STDERR, formatStats(collectStats(m)).replace(/^(?=.)/gm, tag));
-  if (o.stats === "json" && tag === "") print(STDERR, JSON.stringify(collectStats(m)) + "\n");
+  if (o.stats === "text") print(STDERR, m.statsText().replace(/^(?=.)/gm, tag));
+  if (o.stats === "json" && tag === "") print(STDERR, JSON.stringify(m.stats()) + "\n");
 }
 
 function printSchedule(o: CliOptions, s: Schedule, built: Built[]): void {
@@ -258,7 +207,7 @@ function printSchedule(o: CliOptions, s: Schedule, built: Built[]): void {
   // With several VMs the summary always ends the run (guest time and shares per VM).
   if (o.stats !== "json") print(STDERR, formatSchedule(summary));
   if (o.stats === "json") {
-    const vms = summary.vms.map((v, i) => ({ ...v, stats: collectStats(built[i]!.machine) }));
+    const vms = summary.vms.map((v, i) => ({ ...v, stats: built[i]!.machine.stats() }));
     print(STDERR, JSON.stringify({ ...summary, vms }) + "\n");
   }
 }

@@ -11,13 +11,17 @@
 // Everything lives in the legacy BIOS area, which the e820 map marks reserved; the RSDP is where
 // the kernel's scan of 0xE0000-0xFFFFF finds it, and also given in boot_params.acpi_rsdp_addr.
 import type { GuestMemory } from "../memory/guest-memory";
+import { ACPI_BASE, IOAPIC_ADDR, LAPIC_ADDR } from "./layout";
 
-export const ACPI_BASE = 0xe0000;
-export const PM1A_EVT_PORT = 0x600; // 4 bytes: PM1 status (2), PM1 enable (2)
-export const PM1A_CNT_PORT = 0x604; // 2 bytes: PM1 control
-export const SCI_IRQ = 9;
-export const LAPIC_ADDR = 0xfee0_0000;
-export const IOAPIC_ADDR = 0xfec0_0000;
+/** What the tables describe that the board decides: its vCPUs, and where its power-management blocks and SCI are. */
+export interface AcpiBoard {
+  vcpus: number;
+  /** PM1a event block: 4 ports (status, enable). */
+  pm1aEvtPort: number;
+  /** PM1a control block: 2 ports. */
+  pm1aCntPort: number;
+  sciIrq: number;
+}
 /** KVM's IOAPIC resets with ID 0 and has 24 pins (GSI 0-23). */
 export const IOAPIC_ID = 0;
 /** SLP_TYP for S5 in \_S5 (the kernel writes it to PM1a_CNT bits 10-12). */
@@ -34,7 +38,7 @@ const FADT_OFF = 0x080;
 const FACS_OFF = 0x140; // 64-byte aligned
 const DSDT_OFF = 0x180;
 const MADT_OFF = 0x1c0;
-const AREA_SIZE = 0x240;
+export const ACPI_AREA_SIZE = 0x240;
 
 // MADT entry types and flags (ACPI 6.5, 5.2.12).
 const MADT_PCAT_COMPAT = 1; // the 8259 pair is there too (the kernel masks it)
@@ -74,7 +78,7 @@ function table(signature: string, revision: number, body: Uint8Array): Uint8Arra
 }
 
 /** MADT body: local APIC address and flags, one Processor Local APIC per vCPU, the IOAPIC, the SCI's override. */
-function madtBody(vcpus: number): Uint8Array {
+function madtBody(vcpus: number, sciIrq: number): Uint8Array {
   const b = new Uint8Array(8 + 8 * vcpus + 12 + 10);
   const dv = new DataView(b.buffer);
   dv.setUint32(0, LAPIC_ADDR, true);
@@ -88,15 +92,16 @@ function madtBody(vcpus: number): Uint8Array {
   dv.setUint32(at + 4, IOAPIC_ADDR, true);
   dv.setUint32(at + 8, 0, true); // its first GSI
   at += 12;
-  b.set([MADT_INTERRUPT_OVERRIDE, 10, 0, SCI_IRQ], at); // bus 0 (ISA), IRQ 9
-  dv.setUint32(at + 4, SCI_IRQ, true); // GSI 9
+  b.set([MADT_INTERRUPT_OVERRIDE, 10, 0, sciIrq], at); // bus 0 (ISA), the SCI's IRQ
+  dv.setUint32(at + 4, sciIrq, true); // to the same GSI
   dv.setUint16(at + 8, MPS_ACTIVE_HIGH | MPS_LEVEL, true); // as KVM_IRQ_LINE would raise it
   return b;
 }
 
-/** Writes the tables at ACPI_BASE for a VM with `vcpus` vCPUs; returns the RSDP's address. */
-export function writeAcpiTables(memory: GuestMemory, vcpus = 1): number {
-  const area = new Uint8Array(AREA_SIZE);
+/** Writes the tables at ACPI_BASE for the board; returns the RSDP's address. */
+export function writeAcpiTables(memory: GuestMemory, board: AcpiBoard): number {
+  const { vcpus, sciIrq } = board;
+  const area = new Uint8Array(ACPI_AREA_SIZE);
   const put = (off: number, bytes: Uint8Array) => area.set(bytes, off);
 
   // FADT, revision 1 (116 bytes).
@@ -105,10 +110,10 @@ export function writeAcpiTables(memory: GuestMemory, vcpus = 1): number {
   const at = (fadtOffset: number) => fadtOffset - HEADER;
   f.setUint32(at(36), ACPI_BASE + FACS_OFF, true); // FIRMWARE_CTRL
   f.setUint32(at(40), ACPI_BASE + DSDT_OFF, true); // DSDT
-  f.setUint16(at(46), SCI_IRQ, true); // SCI_INT
+  f.setUint16(at(46), sciIrq, true); // SCI_INT
   f.setUint32(at(48), 0, true); // SMI_CMD: none, ACPI is always on
-  f.setUint32(at(56), PM1A_EVT_PORT, true); // PM1a_EVT_BLK
-  f.setUint32(at(64), PM1A_CNT_PORT, true); // PM1a_CNT_BLK
+  f.setUint32(at(56), board.pm1aEvtPort, true); // PM1a_EVT_BLK
+  f.setUint32(at(64), board.pm1aCntPort, true); // PM1a_CNT_BLK
   f.setUint8(at(88), 4); // PM1_EVT_LEN
   f.setUint8(at(89), 2); // PM1_CNT_LEN
   f.setUint32(at(112), (1 << 0) | (1 << 2) | (1 << 4) | (1 << 5), true); // WBINVD, PROC_C1, no power/sleep buttons
@@ -122,8 +127,8 @@ export function writeAcpiTables(memory: GuestMemory, vcpus = 1): number {
 
   put(DSDT_OFF, table("DSDT", 1, S5_AML));
 
-  const madt = table("APIC", 1, madtBody(vcpus));
-  if (MADT_OFF + madt.length > AREA_SIZE) throw new Error(`MADT for ${vcpus} vCPUs does not fit`);
+  const madt = table("APIC", 1, madtBody(vcpus, sciIrq));
+  if (MADT_OFF + madt.length > ACPI_AREA_SIZE) throw new Error(`MADT for ${vcpus} vCPUs does not fit`);
   put(MADT_OFF, madt);
 
   // RSDT: the FADT and the MADT.

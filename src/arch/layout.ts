@@ -1,4 +1,5 @@
-// Where things live in guest-physical memory. Every address the VMM itself chooses is here.
+// Where things live in guest-physical memory. Every address the VMM itself chooses is here; the
+// boards say which device sits at which port, and nothing else names a guest address.
 
 /** Default guest RAM. Cheap: RAM is MAP_NORESERVE, so untouched pages cost nothing. */
 export const DEFAULT_MEMORY_SIZE = 128 << 20;
@@ -13,6 +14,39 @@ export const MAX_MEMORY_SIZE = 512 * 2 ** 30;
  */
 export const MMIO_HOLE_START = 0xc000_0000;
 export const MMIO_HOLE_END = 0x1_0000_0000;
+
+/** The local APIC (each vCPU's, at its architectural reset base) and the IOAPIC KVM emulates. */
+export const LAPIC_ADDR = 0xfee0_0000;
+export const IOAPIC_ADDR = 0xfec0_0000;
+
+/**
+ * Three pages Intel's KVM needs for real-mode emulation (KVM_SET_TSS_ADDR) and the page below them
+ * for its identity map (KVM_SET_IDENTITY_MAP_ADDR): in the MMIO hole, never RAM.
+ */
+export const TSS_ADDR = 0xfffb_d000;
+export const IDENTITY_MAP_ADDR = 0xfffb_c000;
+
+// Linux's low pages (all below 1 MiB, identity-mapped, given back to Linux after boot):
+/** The boot GDT (64-bit protocol and PVH). */
+export const LINUX_GDT = 0x500;
+/** struct hvm_start_info, its module list and memory map (PVH): one page. */
+export const PVH_START_INFO = 0x6000;
+/** struct boot_params, the "zero page" (64-bit protocol). */
+export const ZERO_PAGE = 0x7000;
+export const LINUX_STACK_TOP = 0x8ff0;
+/** PML4, PDPT and page directories identity-mapping the first 4 GiB (64-bit protocol). */
+export const LINUX_PAGE_TABLES = 0x9000;
+export const LINUX_CMDLINE = 0x20000;
+export const LINUX_CMDLINE_MAX = 0x10000;
+/** Everything the Linux boot protocols write in low memory lies below this (from 0). */
+export const LINUX_BOOT_PAGES_END = LINUX_CMDLINE + LINUX_CMDLINE_MAX;
+/** The PC's legacy hole: VGA memory and BIOS ROMs. RAM here is marked reserved for Linux. */
+export const LEGACY_HOLE_START = 0xa0000;
+export const LEGACY_HOLE_END = 0x100000;
+/** The ACPI tables, in the BIOS area the kernel scans for the RSDP (0xE0000-0xFFFFF). */
+export const ACPI_BASE = 0xe0000;
+/** Where a bzImage's protected-mode kernel goes: 1 MiB, the protocol's traditional high load address. */
+export const LINUX_KERNEL_ADDR = 0x100000;
 
 /** Real mode reaches 1 MiB (segment:offset); the real-mode boot area must sit below it. */
 export const REAL_MODE_LIMIT = 0x10_0000;

@@ -1,32 +1,13 @@
-// The Linux boot parameters ("zero page", struct boot_params) and where Linux's boot data goes.
-// Layout of the low pages (all below 1 MiB, identity-mapped, given back to Linux after boot):
-//   0x0500  GDT         0x7000  zero page        0x9000  PML4, PDPT, page directories
-//   0x8ff0  stack top   0x20000 command line
-import type { MemMapEntry } from "./memmap";
-import { E820_RAM, E820_RESERVED } from "./memmap";
+// The Linux boot parameters ("zero page", struct boot_params in ./boot-params.ts) for the 64-bit
+// boot protocol, and where the initrd goes. The low pages it uses are in ./layout.ts.
 import { BadInputError } from "../errors";
+import type { BzImage } from "../loaders/bzimage";
 import type { GuestMemory } from "../memory/guest-memory";
-import { CMD_LINE_PTR, RAMDISK_IMAGE, RAMDISK_SIZE, SETUP_SECTS, type BzImage } from "../loaders/bzimage";
+import { boot_params, E820_MAX_ENTRIES_ZEROPAGE } from "./boot-params";
+import { LINUX_CMDLINE, LINUX_CMDLINE_MAX, ZERO_PAGE } from "./layout";
+import type { MemMapEntry } from "./memmap";
 
-export const LINUX_GDT = 0x500;
-export const ZERO_PAGE = 0x7000;
-export const LINUX_STACK_TOP = 0x8ff0;
-export const LINUX_PAGE_TABLES = 0x9000;
-export const CMDLINE_ADDR = 0x20000;
-export const CMDLINE_MAX = 0x10000;
-/** The PC's legacy hole: VGA memory and BIOS ROMs. RAM here is marked reserved for Linux. */
-export const LEGACY_HOLE_START = 0xa0000;
-export const LEGACY_HOLE_END = 0x100000;
-
-// struct boot_params fields (arch/x86/include/uapi/asm/bootparam.h).
-const ACPI_RSDP_ADDR = 0x070;
-const EXT_RAMDISK_IMAGE = 0x0c0;
-const EXT_RAMDISK_SIZE = 0x0c4;
-const E820_ENTRIES = 0x1e8;
-const TYPE_OF_LOADER = 0x210;
-const E820_TABLE = 0x2d0;
-const E820_MAX = 128;
-const E820_ENTRY_SIZE = 20;
+/** type_of_loader 0xFF: a boot loader with no assigned ID. */
 const UNDEFINED_LOADER = 0xff;
 
 export interface Initrd { gpa: number; size: number }
@@ -42,33 +23,33 @@ export function placeInitrd(size: number, memory: GuestMemory, initrdAddrMax: nu
   throw new BadInputError(`initrd (${size} bytes) does not fit in guest RAM below ${(limit / 2 ** 20).toFixed(0)} MiB beside the kernel — raise --memory`);
 }
 
-export function writeZeroPage(memory: GuestMemory, bz: BzImage, cmdline: string, initrd: Initrd | undefined,
-  e820: readonly MemMapEntry[], rsdp?: number): void {
-  const cmd = new TextEncoder().encode(cmdline + "\0");
-  const max = Math.min(bz.cmdlineSize || 255, CMDLINE_MAX - 1);
-  if (cmd.length - 1 > max) throw new BadInputError(`kernel command line is ${cmd.length - 1} bytes; this kernel takes at most ${max}`);
-  if (e820.length > E820_MAX) throw new Error(`memory map has ${e820.length} entries, boot_params holds ${E820_MAX}`);
-  const zp = new Uint8Array(0x1000);
-  const dv = new DataView(zp.buffer);
-  zp.set(bz.setupHeader, SETUP_SECTS);
-  dv.setUint8(TYPE_OF_LOADER, UNDEFINED_LOADER);
-  dv.setUint32(CMD_LINE_PTR, CMDLINE_ADDR, true);
-  if (rsdp !== undefined) dv.setBigUint64(ACPI_RSDP_ADDR, BigInt(rsdp), true);
-  if (initrd !== undefined) {
-    dv.setUint32(RAMDISK_IMAGE, initrd.gpa % 2 ** 32, true);
-    dv.setUint32(RAMDISK_SIZE, initrd.size % 2 ** 32, true);
-    dv.setUint32(EXT_RAMDISK_IMAGE, Math.floor(initrd.gpa / 2 ** 32), true);
-    dv.setUint32(EXT_RAMDISK_SIZE, Math.floor(initrd.size / 2 ** 32), true);
-  }
-  dv.setUint8(E820_ENTRIES, e820.length);
-  e820.forEach((e, i) => {
-    const at = E820_TABLE + i * E820_ENTRY_SIZE;
-    dv.setBigUint64(at, BigInt(e.base), true);
-    dv.setBigUint64(at + 8, BigInt(e.length), true);
-    dv.setUint32(at + 16, e.type, true);
-  });
-  memory.write(ZERO_PAGE, zp, "zero page");
-  memory.write(CMDLINE_ADDR, cmd, "kernel command line");
+/** The command line as the kernel reads it (NUL-terminated); refused when longer than `max` bytes. */
+export function encodeCmdline(cmdline: string, max: number): Uint8Array {
+  const bytes = new TextEncoder().encode(cmdline + "\0");
+  const limit = Math.min(max, LINUX_CMDLINE_MAX - 1);
+  if (bytes.length - 1 > limit) throw new BadInputError(`kernel command line is ${bytes.length - 1} bytes; this kernel takes at most ${limit}`);
+  return bytes;
 }
 
-export { E820_RAM, E820_RESERVED };
+export function writeZeroPage(memory: GuestMemory, bz: BzImage, cmdline: string, initrd: Initrd | undefined,
+  e820: readonly MemMapEntry[], rsdp?: number): void {
+  const cmd = encodeCmdline(cmdline, bz.cmdlineSize || 255);
+  if (e820.length > E820_MAX_ENTRIES_ZEROPAGE) throw new Error(`memory map has ${e820.length} entries, boot_params holds ${E820_MAX_ENTRIES_ZEROPAGE}`);
+  const zp = boot_params.encode({
+    acpi_rsdp_addr: BigInt(rsdp ?? 0),
+    ext_ramdisk_image: Math.floor((initrd?.gpa ?? 0) / 2 ** 32),
+    ext_ramdisk_size: Math.floor((initrd?.size ?? 0) / 2 ** 32),
+    e820_entries: e820.length,
+    e820_table: e820.map((e) => ({ addr: BigInt(e.base), size: BigInt(e.length), type: e.type })),
+  });
+  // The kernel's own setup header, then what the boot loader fills in (boot protocol, "the real-mode kernel header").
+  const hdr = boot_params.offsetOf("hdr");
+  zp.set(bz.setupHeader, hdr);
+  const dv = new DataView(zp.buffer);
+  dv.setUint8(boot_params.offsetOf("hdr.type_of_loader"), UNDEFINED_LOADER);
+  dv.setUint32(boot_params.offsetOf("hdr.cmd_line_ptr"), LINUX_CMDLINE, true);
+  dv.setUint32(boot_params.offsetOf("hdr.ramdisk_image"), (initrd?.gpa ?? 0) % 2 ** 32, true);
+  dv.setUint32(boot_params.offsetOf("hdr.ramdisk_size"), (initrd?.size ?? 0) % 2 ** 32, true);
+  memory.write(ZERO_PAGE, zp, "zero page");
+  memory.write(LINUX_CMDLINE, cmd, "kernel command line");
+}

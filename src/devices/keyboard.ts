@@ -2,6 +2,7 @@
 // to 1 only while STATUS is 0; the guest acks by writing 0 to STATUS, and only then can the next
 // key appear. Keys that arrive faster than the guest acks wait in a bounded queue; when it is
 // full the host side stops reading input (the bytes stay in the host's buffer, none are lost).
+import type { KeySource } from "../host/input";
 import type { PortDevice } from "../vcpu/bus";
 import { ByteQueue } from "./byte-queue";
 
@@ -17,8 +18,8 @@ export class Keyboard implements PortDevice {
   /** Keys handed to the guest. */
   delivered = 0;
 
-  /** `refill` is called before the guest looks, to pull any new host input into the queue. */
-  constructor(private readonly refill: () => void = () => {}) {}
+  /** Before the guest looks, any new host input is pulled from `source` into the queue. */
+  constructor(private readonly source?: KeySource) {}
 
   /** Room left in the queue. */
   get space(): number {
@@ -33,7 +34,7 @@ export class Keyboard implements PortDevice {
   }
 
   read(offset: number, _size: number): number {
-    this.refill();
+    this.source?.pull(this);
     return offset === KBD_DATA ? this.data : this.status;
   }
 

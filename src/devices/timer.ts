@@ -62,11 +62,6 @@ export class Timer implements PortDevice {
     this.next += due;
   }
 
-  /** When the next event is due (ms on the clock), or undefined when none is. */
-  nextDeadline(): number | undefined {
-    return this.enabled && this.periodMs > 0 ? this.start + this.next * this.periodMs : undefined;
-  }
-
   private restart(): void {
     this.start = this.clock();
     this.next = 1;

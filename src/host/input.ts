@@ -6,10 +6,15 @@ import * as libc from "../libc/libc";
 export const CTRL_A = 0x01;
 const QUIT_KEY = 0x78; // 'x'
 
-/** Where keys go: the keyboard device. */
+/** Where keys go: a keyboard or a UART's receive FIFO. */
 export interface KeySink {
   readonly space: number;
   push(byte: number): boolean;
+}
+
+/** Where keys come from: `pull` moves what is waiting (and fits) into the sink, without blocking. */
+export interface KeySource {
+  pull(sink: KeySink): void;
 }
 
 export const FORWARD_NONE = -1;
@@ -31,15 +36,16 @@ export class EscapeDecoder {
   }
 }
 
-export class HostInput {
+export class HostInput implements KeySource {
   private readonly pollfd = new Uint8Array(8); // struct pollfd { int fd; short events, revents; }
   private readonly pollView = new DataView(this.pollfd.buffer);
   private readonly byte = new Uint8Array(1);
   private readonly escape: EscapeDecoder | undefined;
   private ended = false;
+  private readonly quitListeners: Array<() => void> = [];
   quitRequested = false;
 
-  constructor(fd: number, tty: boolean, private readonly sink: KeySink) {
+  constructor(fd: number, tty: boolean) {
     this.pollView.setInt32(0, fd, true);
     this.pollView.setInt16(4, libc.POLLIN, true);
     this.escape = tty ? new EscapeDecoder() : undefined;
@@ -50,18 +56,25 @@ export class HostInput {
     return this.ended;
   }
 
+  /** Calls `listener` when the user asks to quit (Ctrl-A x), right as the key is read. */
+  onQuit(listener: () => void): void {
+    this.quitListeners.push(listener);
+  }
+
   /** Moves every byte that is ready (and fits in the sink) from stdin to the sink. */
-  pump(): void {
+  pull(sink: KeySink): void {
     const fd = this.pollView.getInt32(0, true);
-    while (!this.ended && !this.quitRequested && this.sink.space > 0) {
+    while (!this.ended && !this.quitRequested && sink.space > 0) {
       this.pollView.setInt16(6, 0, true);
       if (libc.poll(this.pollfd, 1, 0) === 0) return;
       const revents = this.pollView.getInt16(6, true);
       if ((revents & libc.POLLIN) === 0) { this.ended = true; return; } // HUP, ERR or NVAL alone: no more input
       if (libc.read(fd, this.byte) === 0) { this.ended = true; return; }
       const b = this.escape === undefined ? this.byte[0]! : this.escape.feed(this.byte[0]!);
-      if (b === QUIT) this.quitRequested = true;
-      else if (b >= 0) this.sink.push(b);
+      if (b === QUIT) {
+        this.quitRequested = true;
+        for (const l of this.quitListeners) l();
+      } else if (b >= 0) sink.push(b);
     }
   }
 }

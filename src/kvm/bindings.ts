@@ -1,5 +1,5 @@
 // The <linux/kvm.h> structs microvmm uses (x86-64), as field tables. Names follow the header.
-import { struct, type Struct } from "./struct";
+import { struct, type Struct } from "../binary/struct";
 
 export const kvm_regs = struct("kvm_regs", {
   rax: "u64", rbx: "u64", rcx: "u64", rdx: "u64", rsi: "u64", rdi: "u64", rsp: "u64", rbp: "u64",

@@ -49,7 +49,6 @@ export const KVM_SET_REGS = _IOW(KVMIO, 0x82, kvm_regs.size);
 export const KVM_GET_SREGS = _IOR(KVMIO, 0x83, kvm_sregs.size);
 export const KVM_SET_SREGS = _IOW(KVMIO, 0x84, kvm_sregs.size);
 export const KVM_TRANSLATE = _IOWR(KVMIO, 0x85, kvm_translation.size);
-export const KVM_GET_MSRS = _IOWR(KVMIO, 0x88, kvm_msrs.size);
 export const KVM_SET_MSRS = _IOW(KVMIO, 0x89, kvm_msrs.size);
 export const KVM_GET_FPU = _IOR(KVMIO, 0x8c, kvm_fpu.size);
 export const KVM_SET_FPU = _IOW(KVMIO, 0x8d, kvm_fpu.size);
@@ -60,12 +59,9 @@ export const IOCTLS: Record<string, number> = {
   KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE,
   KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_SET_TSS_ADDR,
   KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP, KVM_IRQ_LINE, KVM_CREATE_PIT2, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
-  KVM_TRANSLATE, KVM_GET_MSRS, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2,
+  KVM_TRANSLATE, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2,
 };
 
 // KVM_CAP_* numbers for KVM_CHECK_EXTENSION.
-export const KVM_CAP_USER_MEMORY = 3;
 export const KVM_CAP_SET_TSS_ADDR = 4;
-export const KVM_CAP_EXT_CPUID = 7;
-export const KVM_CAP_NR_MEMSLOTS = 10;
 export const KVM_CAP_IMMEDIATE_EXIT = 136;

@@ -6,10 +6,13 @@ import { E2BIG, EACCES, EINVAL, ENOENT, ENODEV, ENOTTY, ENXIO, EPERM } from "../
 import { HostError } from "../errors";
 import {
   kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
-  kvm_pit_config, kvm_translation, kvm_userspace_memory_region,
+  kvm_pit_config, kvm_run, kvm_translation, kvm_userspace_memory_region,
   type KvmCpuidEntry2, type KvmFpu, type KvmRegs, type KvmSregs,
 } from "./bindings";
 import * as K from "./ioctls";
+import type { KickTarget } from "./kick";
+
+const IMMEDIATE_EXIT = kvm_run.offsetOf("immediate_exit");
 
 export const KVM_API_VERSION = 12;
 export const DEFAULT_KVM_PATH = "/dev/kvm";
@@ -128,7 +131,7 @@ export class Vm {
     const fd = libc.ioctlInt(this.fd, K.KVM_CREATE_VCPU, id, "KVM_CREATE_VCPU");
     const size = this.kvm.getVcpuMmapSize();
     const addr = libc.mmap(size, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_SHARED, fd, 0, "kvm_run");
-    const vcpu = new Vcpu(id, fd, addr, size);
+    const vcpu = new Vcpu(id, fd, addr, size, this.kvm.checkExtension(K.KVM_CAP_IMMEDIATE_EXIT) > 0);
     this.vcpus.push(vcpu);
     return vcpu;
   }
@@ -149,13 +152,32 @@ export interface Translation {
 export class Vcpu {
   /** The shared kvm_run area (KVM_GET_VCPU_MMAP_SIZE bytes), mapped once. */
   readonly run: Uint8Array;
-  readonly runView: DataView;
 
-  /** runAddr: where kvm_run is mapped in this process; runSize: KVM_GET_VCPU_MMAP_SIZE. */
-  constructor(readonly id: number, readonly fd: number, readonly runAddr: number, readonly runSize: number) {
-    const ab = libc.hostView(runAddr, runSize);
-    this.run = new Uint8Array(ab);
-    this.runView = new DataView(ab);
+  /**
+   * runAddr: where kvm_run is mapped in this process; runSize: KVM_GET_VCPU_MMAP_SIZE;
+   * immediateExit: KVM honours kvm_run.immediate_exit (KVM_CAP_IMMEDIATE_EXIT).
+   */
+  constructor(readonly id: number, readonly fd: number, readonly runAddr: number, readonly runSize: number,
+    readonly immediateExit = false) {
+    this.run = new Uint8Array(libc.hostView(runAddr, runSize));
+  }
+
+  /**
+   * What another thread needs to kick this vCPU out of KVM_RUN (kick.ts). Call it on the thread
+   * that runs the vCPU: the signal goes to the calling thread.
+   */
+  kickTarget(): KickTarget {
+    return { thread: libc.pthreadSelf(), kvmRun: this.runAddr, immediateExit: this.immediateExit ? IMMEDIATE_EXIT : -1 };
+  }
+
+  /** KVM_RUN returned EINTR because the vCPU was kicked (immediate_exit is set), not for a mere signal. */
+  get kicked(): boolean {
+    return this.run[IMMEDIATE_EXIT] !== 0;
+  }
+
+  /** The kick was seen: KVM_RUN may block again. */
+  clearKick(): void {
+    this.run[IMMEDIATE_EXIT] = 0;
   }
 
   /** KVM_RUN. Returns 0, or -errno (EINTR when a signal arrived): the loop decides, no throw. */

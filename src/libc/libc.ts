@@ -23,6 +23,8 @@ const lib = dlopen("libc.so.6", {
   tcgetattr: { args: ["i32", "ptr"], returns: "i32" },
   tcsetattr: { args: ["i32", "i32", "ptr"], returns: "i32" },
   gettid: { args: [], returns: "i32" },
+  pthread_self: { args: [], returns: FFIType.u64 },
+  pthread_kill: { args: ["u64", "i32"], returns: "i32" },
   _exit: { args: ["i32"], returns: "void" },
   timer_create: { args: ["i32", "ptr", "ptr"], returns: "i32" },
   timer_settime: { args: ["u64", "i32", "ptr", "ptr"], returns: "i32" },
@@ -214,6 +216,17 @@ export function exitNow(status: number): never {
 
 export function gettid(): number {
   return sym.gettid();
+}
+
+/** The calling thread's pthread_t (for pthreadKill from another thread). */
+export function pthreadSelf(): bigint {
+  return sym.pthread_self();
+}
+
+/** Sends `signo` to one thread of this process. pthread_kill returns the error instead of setting errno. */
+export function pthreadKill(thread: bigint, signo: number): void {
+  const e = sym.pthread_kill(thread, signo);
+  if (e !== 0) throw new SyscallError("pthread_kill", e);
 }
 
 const CLOCK_MONOTONIC = 1;

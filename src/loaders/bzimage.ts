@@ -1,27 +1,26 @@
 // bzImage (Linux x86 boot protocol, Documentation/arch/x86/boot.rst): the setup header is read
 // and checked; the protected-mode kernel is copied to LINUX_KERNEL_ADDR and entered at +0x200,
 // its 64-bit entry point. The zero page (boot_params) is a separate step (src/arch/zero-page.ts).
+import { boot_params, hdrOffset } from "../arch/boot-params";
+import { LINUX_KERNEL_ADDR } from "../arch/layout";
 import { BadInputError } from "../errors";
 import type { GuestMemory } from "../memory/guest-memory";
 import { hex, type LoadedImage } from "./image";
 
 // Offsets in the file (and in boot_params, where the setup header is copied to the same place).
-export const SETUP_SECTS = 0x1f1;
-export const BOOT_FLAG = 0x1fe;
-export const HEADER = 0x202;
-export const VERSION = 0x206;
-export const LOADFLAGS = 0x211;
-export const CODE32_START = 0x214;
-export const RAMDISK_IMAGE = 0x218;
-export const RAMDISK_SIZE = 0x21c;
-export const CMD_LINE_PTR = 0x228;
-export const INITRD_ADDR_MAX = 0x22c;
-export const KERNEL_ALIGNMENT = 0x230;
-export const RELOCATABLE_KERNEL = 0x234;
-export const XLOADFLAGS = 0x236;
-export const CMDLINE_SIZE = 0x238;
-export const PREF_ADDRESS = 0x258;
-export const INIT_SIZE = 0x260;
+export const SETUP_SECTS = hdrOffset("setup_sects");
+export const BOOT_FLAG = hdrOffset("boot_flag");
+export const HEADER = hdrOffset("header");
+export const VERSION = hdrOffset("version");
+export const LOADFLAGS = hdrOffset("loadflags");
+export const SYSSIZE = hdrOffset("syssize");
+export const INITRD_ADDR_MAX = hdrOffset("initrd_addr_max");
+export const KERNEL_ALIGNMENT = hdrOffset("kernel_alignment");
+export const XLOADFLAGS = hdrOffset("xloadflags");
+export const CMDLINE_SIZE = hdrOffset("cmdline_size");
+export const INIT_SIZE = hdrOffset("init_size");
+/** Where boot_params' setup header space ends: a longer header is not copied past it. */
+const HEADER_SPACE_END = boot_params.offsetOf("edd_mbr_sig_buffer");
 /** The setup header ends at 0x202 + the byte at 0x201. */
 export const SETUP_HEADER_END_BYTE = 0x201;
 
@@ -33,8 +32,6 @@ export const XLF_KERNEL_64 = 1 << 0;
 export const XLF_CAN_BE_LOADED_ABOVE_4G = 1 << 1;
 export const LOADED_HIGH = 1 << 0;
 
-/** Where the protected-mode kernel goes: 1 MiB, the protocol's traditional high load address. */
-export const LINUX_KERNEL_ADDR = 0x100000;
 export const ENTRY_64_OFFSET = 0x200;
 
 export function isBzImage(bytes: Uint8Array): boolean {
@@ -71,11 +68,11 @@ export function parseBzImage(bytes: Uint8Array): BzImage {
   if ((dv.getUint8(LOADFLAGS) & LOADED_HIGH) === 0) throw new BadInputError("not a bzImage: the kernel does not load high (zImage)");
   const setupSects = dv.getUint8(SETUP_SECTS) || 4;
   const kernelOffset = (setupSects + 1) * 512;
-  const headerEnd = HEADER + dv.getUint8(SETUP_HEADER_END_BYTE);
+  const headerEnd = Math.min(HEADER + dv.getUint8(SETUP_HEADER_END_BYTE), HEADER_SPACE_END);
   if (kernelOffset >= bytes.length || headerEnd > kernelOffset) {
     throw new BadInputError(`truncated bzImage: ${setupSects} setup sectors end at ${hex(kernelOffset)}, the file has ${hex(bytes.length)} bytes`);
   }
-  const syssize = dv.getUint32(0x1f4, true) * 16;
+  const syssize = dv.getUint32(SYSSIZE, true) * 16;
   if (kernelOffset + syssize > bytes.length) {
     throw new BadInputError(`truncated bzImage: the kernel needs ${hex(kernelOffset + syssize)} bytes, the file has ${hex(bytes.length)}`);
   }

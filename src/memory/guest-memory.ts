@@ -3,6 +3,7 @@
 // that is not wholly inside one region throws GuestMemoryError carrying the address. The host side
 // of a region is one mapping, seen through views of at most CHUNK bytes (a typed array stays under
 // 4 GiB), so a large guest costs several views, made once.
+import { HostError } from "../errors";
 import * as libc from "../libc/libc";
 
 /** Bytes per view into a region's host mapping. */
@@ -45,15 +46,22 @@ export class GuestMemory {
 
   /**
    * Anonymous private memory for each region. MAP_NORESERVE: pages cost nothing until the guest
-   * touches them, so a large guest is cheap to create.
+   * touches them, so a large guest is cheap to create. A host that cannot map it is a HostError.
    */
   static anonymous(specs: readonly RegionSpec[]): GuestMemory {
     const regions: Region[] = [];
     const unmaps: Array<() => void> = [];
     try {
       for (const s of specs) {
-        const addr = libc.mmap(s.size, libc.PROT_READ | libc.PROT_WRITE,
-          libc.MAP_PRIVATE | libc.MAP_ANONYMOUS | libc.MAP_NORESERVE, -1, 0, "guest RAM");
+        let addr: number;
+        try {
+          addr = libc.mmap(s.size, libc.PROT_READ | libc.PROT_WRITE,
+            libc.MAP_PRIVATE | libc.MAP_ANONYMOUS | libc.MAP_NORESERVE, -1, 0, "guest RAM");
+        } catch (e) {
+          if (!(e instanceof libc.SyscallError)) throw e;
+          const total = specs.reduce((n, r) => n + r.size, 0);
+          throw new HostError(`cannot reserve ${Math.floor(total / 2 ** 20)} MiB of guest RAM: ${e.message} — lower --memory`);
+        }
         unmaps.push(() => libc.munmap(addr, s.size));
         const chunks: Uint8Array[] = [];
         for (let off = 0; off < s.size; off += CHUNK) {

@@ -8,6 +8,7 @@ import {
   kvm_run_io, kvm_run_mmio, kvm_run_system_event, runOffset,
 } from "../kvm/bindings";
 import { ExitStatus } from "../errors";
+import { failed, type StopRequest, type VmStop } from "../core/stop";
 import type { MmioBus, PortBus } from "./bus";
 import type { ExitStats } from "./stats";
 
@@ -33,13 +34,7 @@ const SYSTEM_EVENT_SHUTDOWN = 1;
 const SYSTEM_EVENT_RESET = 2;
 const SYSTEM_EVENT_CRASH = 3;
 
-/** Why the VM stopped. */
-export interface VmStop {
-  status: number;
-  message: string;
-  /** Print the vCPU registers with the message (the guest failed). */
-  dumpState: boolean;
-}
+export type { VmStop };
 
 export interface ExitContext {
   /** The vCPU's kvm_run mapping. */
@@ -52,21 +47,16 @@ export interface ExitContext {
   readonly trace: ((line: string) => void) | undefined;
   /** run.subarray(MMIO_DATA, MMIO_DATA + n) for n = 0..8, made once. */
   readonly mmioData: Uint8Array[];
-  /**
-   * Set by a device whose access ends the VM (a reset pulse, ACPI power-off): the exit that made
-   * the access returns it, before the guest runs another instruction.
-   */
-  deviceStop: VmStop | undefined;
+  /** A device whose access ends the VM asks here; the exit that made the access returns it. */
+  readonly stop: StopRequest;
 }
 
-export function makeExitContext(run: Uint8Array, ports: PortBus, mmio: MmioBus, stats: ExitStats,
+export function makeExitContext(run: Uint8Array, ports: PortBus, mmio: MmioBus, stats: ExitStats, stop: StopRequest,
   trace?: (line: string) => void): ExitContext {
   const mmioData: Uint8Array[] = [];
   for (let n = 0; n <= 8; n++) mmioData.push(run.subarray(MMIO_DATA, MMIO_DATA + n));
-  return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData, deviceStop: undefined };
+  return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData, stop };
 }
-
-const failed = (message: string): VmStop => ({ status: ExitStatus.GuestFailed, message, dumpState: true });
 
 /** Handles the exit KVM_RUN just reported. Returns undefined to keep running, or why to stop. */
 export function handleExit(ctx: ExitContext): VmStop | undefined {
@@ -139,7 +129,7 @@ function handleIo(ctx: ExitContext): VmStop | undefined {
     }
   }
   if (ctx.trace !== undefined) ctx.trace(traceIo(ctx, out, port, size, count, dataOffset));
-  return ctx.deviceStop;
+  return ctx.stop.pending;
 }
 
 function traceIo(ctx: ExitContext, out: boolean, port: number, size: number, count: number, at: number): string {
@@ -167,5 +157,5 @@ function handleMmio(ctx: ExitContext): VmStop | undefined {
     const hexData = [...data].reverse().map((b) => b.toString(16).padStart(2, "0")).join("");
     ctx.trace(`exit MMIO ${write ? "write" : "read"} addr=0x${addr.toString(16)} size=${len} data=${hexData}`);
   }
-  return ctx.deviceStop;
+  return ctx.stop.pending;
 }

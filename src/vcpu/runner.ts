@@ -12,10 +12,8 @@
 import { EINTR } from "../libc/errno";
 import * as libc from "../libc/libc";
 import type { Vcpu } from "../kvm/kvm";
-import { kvm_run } from "../kvm/bindings";
+import { KICK_SIGNAL, KICK_SIGNO } from "../kvm/kick";
 import { handleExit, type ExitContext, type VmStop } from "./exits";
-
-const IMMEDIATE_EXIT = kvm_run.offsetOf("immediate_exit");
 
 /** How often a lone VM comes back to the host (input, signals) between slices. */
 export interface Pacing {
@@ -41,8 +39,9 @@ const CLOCK_EVERY = 16;
 const MIN_SLICE_MS = 0.02;
 /** Unless told otherwise (a lone VM: its slice length), KVM_RUN is interrupted this often to look at the clock. */
 const MAX_WAIT_MS = 10;
-const TICK_SIGNAL = "SIGALRM";
-const TICK_SIGNO = 14;
+/** The slice timer's signal is the kick's: one handler (that does nothing) serves both. */
+const TICK_SIGNAL = KICK_SIGNAL;
+const TICK_SIGNO = KICK_SIGNO;
 
 export interface HostHooks {
   /** Called between slices: take host input, etc. */
@@ -103,8 +102,8 @@ export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: 
       const r = vcpu.runOnce();
       if (r < 0) {
         if (-r !== EINTR) throw new libc.SyscallError("ioctl(KVM_RUN)", -r);
-        // The host asked for the exit (kvm_run.immediate_exit: input is waiting): hand over at once.
-        if (vcpu.run[IMMEDIATE_EXIT] !== 0) { ctx.stats.kicks++; return undefined; }
+        // The host asked for the exit (the vCPU was kicked: input is waiting): hand over at once.
+        if (vcpu.kicked) { ctx.stats.kicks++; return undefined; }
         ctx.stats.signals++;
         if (endOnSignal) return undefined;
         now = performance.now();

@@ -99,7 +99,7 @@ describe.skipIf(skip)(`Linux on hardware-style KVM (${hardwareKvm.how})${skip ? 
     const r = results.get("linux-pvh")!;
     expect(r.lines).toContain("MICROVMM-INIT-OK");
     expect(r.lines.find((l) => l.startsWith("cmdline: "))).toContain(LINUX_TOKEN);
-    expect(r.lines.find((l) => l.startsWith("linux boot: "))).toMatch(/^linux boot: PVH, entry 0x[0-9a-f]+$/);
+    expect(r.lines.map((l) => l.trim()).find((l) => l.startsWith("linux boot: "))).toMatch(/^linux boot: PVH, entry 0x[0-9a-f]+$/);
     expect(r.status).toBe(0);
   });
 
@@ -107,7 +107,7 @@ describe.skipIf(skip)(`Linux on hardware-style KVM (${hardwareKvm.how})${skip ? 
     const r = results.get("linux-elf-64bit")!;
     expect(r.lines).toContain("MICROVMM-INIT-OK");
     expect(r.lines.find((l) => l.startsWith("cmdline: "))).toContain(LINUX_TOKEN);
-    expect(r.lines.find((l) => l.startsWith("linux boot: "))).toBe("linux boot: 64-bit boot protocol, entry 0x1000000");
+    expect(r.lines.map((l) => l.trim()).find((l) => l.startsWith("linux boot: "))).toBe("linux boot: 64-bit boot protocol, entry 0x1000000");
     expect(r.status).toBe(0);
   });
 

@@ -4,7 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { BIN, guest, hasKvm, ROOT } from "../helpers";
-import { Machine } from "../../src/machine";
+import { classify } from "../../src/guest-file";
+import { createPlainMachine } from "../../src/machines/plain";
 import { SliceTimer } from "../../src/vcpu/runner";
 
 /** Slack in share points: more when the machine is busy with other work (the figure is printed). */
@@ -68,9 +69,9 @@ describe.skipIf(!hasKvm)("several VMs on one thread", () => {
 
     // In this process: alternate slices of an exiting guest and a spinning one; a SIGALRM meant for
     // the first must never end the second's slice before its deadline.
-    const make = (args: { bytes: Uint8Array; raw?: { mode: "long"; load: number; entry: number } }) => Machine.create({
-      memorySize: 16 << 20, kvmPath: "/dev/kvm", guest: { name: "g", ...args }, output: () => {}, clock: () => performance.now(),
-      refillKeyboard: () => {}, reportMiss: () => {}, warn: () => {}, drives: [],
+    const make = (args: { bytes: Uint8Array; raw?: { mode: "long"; load: number; entry: number } }) => createPlainMachine({
+      memorySize: 16 << 20, kvmPath: "/dev/kvm", guest: { file: classify("g", args.bytes), raw: args.raw }, output: () => {},
+      clock: () => performance.now(), reportMiss: () => {}, warn: () => {}, drives: [],
     });
     const io = make({ bytes: await Bun.file(guest("matrix-inc.elf")).bytes() });
     const spin = make({ bytes: await Bun.file(guest("compute.bin")).bytes(), raw: { mode: "long", load: 0, entry: 0 } });
@@ -94,10 +95,10 @@ describe.skipIf(!hasKvm)("several VMs on one thread", () => {
 
   test("slices of a few microseconds on a guest that never exits always end", () => {
     // The timer can fire just before KVM_RUN is entered; the next tick must still end the slice.
-    const spin = Machine.create({
-      memorySize: 16 << 20, kvmPath: "/dev/kvm", output: () => {}, clock: () => performance.now(), refillKeyboard: () => {},
+    const spin = createPlainMachine({
+      memorySize: 16 << 20, kvmPath: "/dev/kvm", output: () => {}, clock: () => performance.now(),
       reportMiss: () => {}, warn: () => {}, drives: [],
-      guest: { name: "compute", bytes: new Uint8Array(readFileSync(guest("compute.bin"))), raw: { mode: "long", load: 0, entry: 0 } },
+      guest: { file: classify("compute", new Uint8Array(readFileSync(guest("compute.bin")))), raw: { mode: "long", load: 0, entry: 0 } },
     });
     const timer = new SliceTimer();
     let worst = 0;

@@ -1,6 +1,8 @@
 // The ACPI tables read back the way a kernel walks them, and the PM1 control register.
 import { describe, expect, test } from "bun:test";
-import { ACPI_BASE, IOAPIC_ADDR, LAPIC_ADDR, PM1A_CNT_PORT, PM1A_EVT_PORT, SCI_IRQ, writeAcpiTables } from "../../src/arch/acpi";
+import { writeAcpiTables } from "../../src/arch/acpi";
+import { ACPI_BASE, IOAPIC_ADDR, LAPIC_ADDR } from "../../src/arch/layout";
+import { LINUX_ACPI, PM1A_CNT_PORT, PM1A_EVT_PORT, SCI_IRQ } from "../../src/boards/linux";
 import { AcpiPm1Control, PM1_CNT_SCI_EN } from "../../src/devices/acpi-pm";
 import { GuestMemory } from "../../src/memory/guest-memory";
 
@@ -11,7 +13,7 @@ const str = (b: Uint8Array) => new TextDecoder().decode(b);
 describe("ACPI tables", () => {
   test("RSDP → RSDT → FADT → FACS and DSDT, every checksum right, \\_S5 defined", () => {
     const m = GuestMemory.fromBuffers([{ gpa: 0, size: 0x100000 }]);
-    const rsdp = writeAcpiTables(m);
+    const rsdp = writeAcpiTables(m, LINUX_ACPI);
     expect(rsdp % 16).toBe(0);
     expect(rsdp >= 0xe0000 && rsdp < 0x100000).toBe(true); // where the kernel scans for it
     expect(str(bytes(m, rsdp, 8))).toBe("RSD PTR ");
@@ -38,7 +40,7 @@ describe("ACPI tables", () => {
 
   test("the MADT lists each vCPU's local APIC, the IOAPIC at GSI 0 and only the SCI's override", () => {
     const m = GuestMemory.fromBuffers([{ gpa: 0, size: 0x100000 }]);
-    const rsdp = writeAcpiTables(m, 2);
+    const rsdp = writeAcpiTables(m, { ...LINUX_ACPI, vcpus: 2 });
     const rsdt = m.readU32(rsdp + 16);
     const madtAt = m.readU32(rsdt + 36 + 4);
     expect(str(bytes(m, madtAt, 4))).toBe("APIC");

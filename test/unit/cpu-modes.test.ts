@@ -1,6 +1,7 @@
 // Boot structures checked by reading them back the way the CPU would.
 import { describe, expect, test } from "bun:test";
-import { CODE32, CODE64, DATA, gdtDescriptor, initialRegs, initialSregs, planBootArea, writeBootStructures } from "../../src/arch/cpu-modes";
+import { gdtDescriptor } from "../../src/arch/boot-state";
+import { CODE32, CODE64, DATA, initialRegs, initialSregs, planBootArea, writeBootStructures } from "../../src/arch/cpu-modes";
 import { placeHighest, ramLayout } from "../../src/arch/layout";
 import * as X from "../../src/arch/x86";
 import { kvm_sregs } from "../../src/kvm/bindings";

@@ -4,6 +4,7 @@ import * as B from "../../src/kvm/bindings";
 import { MmioBus, PortBus } from "../../src/vcpu/bus";
 import { handleExit, makeExitContext } from "../../src/vcpu/exits";
 import { ExitStats } from "../../src/vcpu/stats";
+import { StopRequest } from "../../src/core/stop";
 
 function setup() {
   const run = new Uint8Array(3 * 4096); // kvm_run is mapped as a few pages; I/O data follows the struct
@@ -12,7 +13,7 @@ function setup() {
   const ports = new PortBus();
   ports.insert(0x42, 1, "sink", { read: (_o, s) => 0x11223344 & (s === 4 ? 0xffffffff : (1 << (8 * s)) - 1), write: (_o, s, v) => writes.push(`${s}:${v.toString(16)}`) });
   const traces: string[] = [];
-  const ctx = makeExitContext(run, ports, new MmioBus(), new ExitStats(), (l) => traces.push(l));
+  const ctx = makeExitContext(run, ports, new MmioBus(), new ExitStats(), new StopRequest(), (l) => traces.push(l));
   const io = (dir: number, size: number, port: number, count: number, dataOffset: number) => {
     dv.setUint32(B.kvm_run.offsetOf("exit_reason"), B.KVM_EXIT_IO, true);
     dv.setUint8(B.runOffset(B.kvm_run_io, "direction"), dir);
@@ -102,7 +103,7 @@ describe("exit dispatch", () => {
 
   test("a device that ends the VM (reset, power-off) stops it on the very exit that asked", () => {
     const { ctx, io } = setup();
-    ctx.ports.insert(0x64, 1, "reset", { read: () => 0, write: () => { ctx.deviceStop = { status: 0, message: "guest reset", dumpState: false }; } });
+    ctx.ports.insert(0x64, 1, "reset", { read: () => 0, write: () => ctx.stop.request({ status: 0, message: "guest reset", dumpState: false }) });
     io(B.KVM_EXIT_IO_IN, 1, 0x64, 1, 0x1000);
     expect(handleExit(ctx)).toBeUndefined();
     io(B.KVM_EXIT_IO_OUT, 1, 0x64, 1, 0x1000);

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as B from "../../src/kvm/bindings";
 import { IOCTLS, KVM_CAP_IMMEDIATE_EXIT } from "../../src/kvm/ioctls";
-import type { Struct } from "../../src/kvm/struct";
+import type { Struct } from "../../src/binary/struct";
 
 const TOP_LEVEL: Struct<object>[] = [
   B.kvm_regs, B.kvm_segment, B.kvm_dtable, B.kvm_sregs, B.kvm_userspace_memory_region,

@@ -2,10 +2,10 @@
 import { describe, expect, test } from "bun:test";
 import { linuxRegs, linuxSregs, writeLinuxBootTables, BOOT_CS, BOOT_DS } from "../../src/arch/linux-boot";
 import { buildMemoryMap, E820_RAM, E820_RESERVED } from "../../src/arch/memmap";
-import { CMDLINE_ADDR, LEGACY_HOLE_END, LEGACY_HOLE_START, LINUX_PAGE_TABLES, placeInitrd, writeZeroPage, ZERO_PAGE } from "../../src/arch/zero-page";
-import { ramLayout } from "../../src/arch/layout";
+import { placeInitrd, writeZeroPage } from "../../src/arch/zero-page";
+import { LEGACY_HOLE_END, LEGACY_HOLE_START, LINUX_CMDLINE as CMDLINE_ADDR, LINUX_KERNEL_ADDR, LINUX_PAGE_TABLES, ramLayout, ZERO_PAGE } from "../../src/arch/layout";
 import { kvm_sregs } from "../../src/kvm/bindings";
-import { isBzImage, LINUX_KERNEL_ADDR, loadBzImage, parseBzImage } from "../../src/loaders/bzimage";
+import { isBzImage, loadBzImage, parseBzImage } from "../../src/loaders/bzimage";
 import { GuestMemory } from "../../src/memory/guest-memory";
 import { buildBzImage } from "../fixtures/bzimage";
 

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { findPvhEntry, isElf, loadElf, parseElf } from "../../src/loaders/elf";
 import { loadRaw } from "../../src/loaders/raw";
-import { loadGuest } from "../../src/guest-image";
+import { PlainBoot } from "../../src/boot/plain";
+import { classify } from "../../src/guest-file";
 import { GuestMemory } from "../../src/memory/guest-memory";
 import { buildElf, phField } from "../fixtures/elf";
 
@@ -109,15 +110,15 @@ describe("raw loader", () => {
 
 describe("choosing the loader", () => {
   test("not ELF and no --mode is refused; the message names the file", () => {
-    expect(() => loadGuest({ name: "g.bin", bytes: code }, mem())).toThrow("g.bin: not an ELF file; to run a raw binary give --mode real|protected|paged|long");
+    expect(() => PlainBoot.place({ file: classify("g.bin", code) }, mem())).toThrow("g.bin: not an ELF file; to run a raw binary give --mode real|protected|paged|long");
   });
 
   test("ELF classes pick their mode; paged is allowed for 32-bit, nothing else", () => {
     const e32 = buildElf({ bits: 32, entry: 0x10000, segments: [{ paddr: 0x10000, data: code }] });
-    expect(loadGuest({ name: "a", bytes: e32 }, mem()).mode).toBe("protected");
-    expect(loadGuest({ name: "a", bytes: e32, mode: "paged" }, mem()).mode).toBe("paged");
-    expect(loadGuest({ name: "a", bytes: elf64() }, mem()).mode).toBe("long");
-    expect(() => loadGuest({ name: "a", bytes: elf64(), mode: "real" }, mem())).toThrow("a: an ELFCLASS64 guest runs in long mode, not real");
+    expect(PlainBoot.place({ file: classify("a", e32) }, mem()).mode).toBe("protected");
+    expect(PlainBoot.place({ file: classify("a", e32), mode: "paged" }, mem()).mode).toBe("paged");
+    expect(PlainBoot.place({ file: classify("a", elf64()) }, mem()).mode).toBe("long");
+    expect(() => PlainBoot.place({ file: classify("a", elf64()), mode: "real" }, mem())).toThrow("a: an ELFCLASS64 guest runs in long mode, not real");
   });
 });
 

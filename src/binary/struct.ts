@@ -1,10 +1,12 @@
-// C structs declared once as field tables. Offsets, sizes and alignment follow the x86-64 SysV
-// rules (each field at its natural alignment, the struct padded to its largest alignment), so a
-// table written in declaration order lays out like the C declaration; tests check it against
-// <linux/kvm.h>. u64 fields read as bigint, narrower ones as number.
+// C structs declared once as field tables, for every binary layout microvmm shares with a
+// kernel or a guest: <linux/kvm.h>, the Linux boot protocol, PVH, our paravirtual devices.
+// Offsets, sizes and alignment follow the x86-64 SysV rules (each field at its natural alignment,
+// the struct padded to its largest alignment), so a table written in declaration order lays out
+// like the C declaration; `{ packed: true }` is `__attribute__((packed))` (no padding at all).
+// Tests check the tables against the C headers. u64 fields read as bigint, narrower ones as number.
 
 type Scalar = "u8" | "u16" | "u32" | "u64";
-type ArraySpec = readonly [Scalar, number];
+type ArraySpec = readonly [Scalar | Struct<object>, number];
 type FieldSpec = Scalar | ArraySpec | Struct<object>;
 type Fields = Record<string, FieldSpec>;
 
@@ -12,6 +14,7 @@ type ValueOf<S> = S extends "u64" ? bigint
   : S extends Scalar ? number
   : S extends readonly ["u64", number] ? bigint[]
   : S extends readonly [Scalar, number] ? number[]
+  : S extends readonly [Struct<infer T>, number] ? T[]
   : S extends Struct<infer T> ? T
   : never;
 export type StructValue<F extends Fields> = { -readonly [K in keyof F]: ValueOf<F[K]> };
@@ -25,12 +28,13 @@ export class Struct<T extends object> {
   readonly align: number;
   private readonly layout: Map<string, Layout>;
 
-  constructor(readonly name: string, fields: Fields) {
+  constructor(readonly name: string, fields: Fields, { packed = false }: StructOptions = {}) {
     let offset = 0;
     let align = 1;
     this.layout = new Map();
     for (const [field, spec] of Object.entries(fields)) {
-      const [size, a] = sizeAlign(spec);
+      const [size, natural] = sizeAlign(spec);
+      const a = packed ? 1 : natural;
       offset = alignUp(offset, a);
       this.layout.set(field, { offset, spec });
       offset += size;
@@ -40,15 +44,21 @@ export class Struct<T extends object> {
     this.size = alignUp(offset, align);
   }
 
-  /** Byte offset of a field; "a.b" reaches into nested structs. */
+  /** Byte offset of a field; "a.b" reaches into nested structs, "a.3.b" into an array of them. */
   offsetOf(path: string): number {
     let struct: Struct<object> = this;
     let total = 0;
-    for (const part of path.split(".")) {
-      const f = struct.layout.get(part);
+    const parts = path.split(".");
+    for (let i = 0; i < parts.length; i++) {
+      const f = struct.layout.get(parts[i]!);
       if (f === undefined) throw new Error(`${this.name} has no field ${path}`);
       total += f.offset;
       if (f.spec instanceof Struct) struct = f.spec;
+      else if (Array.isArray(f.spec) && f.spec[0] instanceof Struct && /^\d+$/.test(parts[i + 1] ?? "")) {
+        const element: Struct<object> = f.spec[0];
+        total += element.size * Number(parts[++i]);
+        struct = element;
+      }
     }
     return total;
   }
@@ -64,13 +74,14 @@ export class Struct<T extends object> {
     return out as T;
   }
 
-  write(dv: DataView, value: T, base = 0): void {
+  /** Writes the fields `value` has; absent ones are left as they are (zero in a fresh buffer). */
+  write(dv: DataView, value: Partial<T>, base = 0): void {
     const v = value as Record<string, unknown>;
-    for (const [field, { offset, spec }] of this.layout) writeField(dv, base + offset, spec, v[field]);
+    for (const [field, { offset, spec }] of this.layout) if (v[field] !== undefined) writeField(dv, base + offset, spec, v[field]);
   }
 
   /** A zeroed buffer of this struct's size, with `value` written if given. */
-  encode(value?: T): Uint8Array {
+  encode(value?: Partial<T>): Uint8Array {
     const buf = new Uint8Array(this.size);
     if (value !== undefined) this.write(new DataView(buf.buffer), value);
     return buf;
@@ -81,8 +92,13 @@ export class Struct<T extends object> {
   }
 }
 
-export function struct<const F extends Fields>(name: string, fields: F): Struct<StructValue<F>> {
-  return new Struct<StructValue<F>>(name, fields);
+export interface StructOptions {
+  /** As `__attribute__((packed))`: every field right after the previous one, alignment 1. */
+  packed?: boolean;
+}
+
+export function struct<const F extends Fields>(name: string, fields: F, options?: StructOptions): Struct<StructValue<F>> {
+  return new Struct<StructValue<F>>(name, fields, options);
 }
 
 function alignUp(n: number, a: number): number {
@@ -92,8 +108,10 @@ function alignUp(n: number, a: number): number {
 function sizeAlign(spec: FieldSpec): [number, number] {
   if (spec instanceof Struct) return [spec.size, spec.align];
   if (typeof spec === "string") return [SCALAR_SIZE[spec], SCALAR_SIZE[spec]];
-  const s = SCALAR_SIZE[spec[0]];
-  return [s * spec[1], s];
+  const [element, n] = spec;
+  if (element instanceof Struct) return [element.size * n, element.align];
+  const s = SCALAR_SIZE[element];
+  return [s * n, s];
 }
 
 function readScalar(dv: DataView, at: number, s: Scalar): number | bigint {
@@ -119,7 +137,7 @@ function readField(dv: DataView, at: number, spec: FieldSpec): unknown {
   if (typeof spec === "string") return readScalar(dv, at, spec);
   const [s, n] = spec;
   const out: unknown[] = [];
-  for (let i = 0; i < n; i++) out.push(readScalar(dv, at + i * SCALAR_SIZE[s], s));
+  for (let i = 0; i < n; i++) out.push(s instanceof Struct ? s.read(dv, at + i * s.size) : readScalar(dv, at + i * SCALAR_SIZE[s], s));
   return out;
 }
 
@@ -128,5 +146,9 @@ function writeField(dv: DataView, at: number, spec: FieldSpec, v: unknown): void
   if (typeof spec === "string") { writeScalar(dv, at, spec, v); return; }
   const [s, n] = spec;
   const arr = (v ?? []) as unknown[];
-  for (let i = 0; i < n; i++) writeScalar(dv, at + i * SCALAR_SIZE[s], s, arr[i]);
+  if (arr.length > n) throw new Error(`${arr.length} values for an array of ${n}`);
+  for (let i = 0; i < n; i++) {
+    if (s instanceof Struct) { if (arr[i] !== undefined) s.write(dv, arr[i] as object, at + i * s.size); }
+    else writeScalar(dv, at + i * SCALAR_SIZE[s], s, arr[i]);
+  }
 }

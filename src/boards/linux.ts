@@ -1,0 +1,104 @@
+// The Linux board: KVM's in-kernel PIC/IOAPIC/LAPIC and PIT (the core makes them), a 16550A on
+// COM1 (IRQ 4) for the console, an i8042 for reset, a CMOS clock, ACPI PM1a blocks for power-off
+// (described by the ACPI tables the machine writes from LINUX_ACPI), and quiet answers to the
+// legacy ports a kernel probes. Only this file knows these port numbers.
+import type { AcpiBoard } from "../arch/acpi";
+import { ExitStatus } from "../errors";
+import type { VmCore } from "../core/vm";
+import type { VmStop } from "../core/stop";
+import { AcpiPm1Control, AcpiPm1Event } from "../devices/acpi-pm";
+import { Cmos } from "../devices/cmos";
+import { I8042 } from "../devices/i8042";
+import { QUIET_PORTS, Quiet } from "../devices/quiet";
+import { Serial } from "../devices/serial";
+import type { KeySink, KeySource } from "../host/input";
+import type { Board, StatsPart } from "../machine";
+import { KICKED } from "../vcpu/runner";
+
+export const COM1_PORT = 0x3f8;
+export const COM1_IRQ = 4;
+export const CMOS_PORT = 0x70;
+export const I8042_PORT = 0x60; // 0x60 data … 0x64 command (0x61 belongs to the in-kernel PIT)
+export const PM1A_EVT_PORT = 0x600; // 4 bytes: PM1 status (2), PM1 enable (2)
+export const PM1A_CNT_PORT = 0x604; // 2 bytes: PM1 control
+export const SCI_IRQ = 9;
+
+/** What the ACPI tables say about this board. */
+export const LINUX_ACPI: AcpiBoard = { vcpus: 1, pm1aEvtPort: PM1A_EVT_PORT, pm1aCntPort: PM1A_CNT_PORT, sciIrq: SCI_IRQ };
+
+/** How the kernel starts a panic message (kernel/panic.c). */
+export const KERNEL_PANIC = "Kernel panic - not syncing";
+const latin1 = new TextDecoder("latin1");
+
+export interface LinuxWiring {
+  /** The serial console's output. */
+  output: (bytes: Uint8Array) => void;
+  /** Host keys; the UART pulls more when the guest has read its receive FIFO empty. */
+  input?: KeySource;
+}
+
+export class LinuxBoard implements Board {
+  readonly serial: Serial;
+  readonly pacing = KICKED;
+  /** The UART's receive FIFO as a place for host keys. */
+  readonly keys: KeySink;
+  private readonly panic = new PanicWatch();
+  private readonly byte = new Uint8Array(1);
+
+  constructor(core: VmCore, w: LinuxWiring) {
+    const serial = new Serial((b) => {
+      this.byte[0] = b;
+      w.output(this.byte);
+      this.panic.see(b);
+    }, (level) => core.irqLine(COM1_IRQ, level), () => w.input?.pull(this.keys));
+    this.serial = serial;
+    this.keys = { get space() { return serial.rxSpace; }, push: (b) => serial.receive(b) };
+    const ports = core.ports;
+    ports.insert(COM1_PORT, 8, "serial", serial);
+    ports.insert(I8042_PORT, 5, "i8042", new I8042(() => core.stop.request(this.resetStop())));
+    ports.insert(CMOS_PORT, 2, "cmos", new Cmos());
+    ports.insert(PM1A_EVT_PORT, 4, "acpi pm1a event", new AcpiPm1Event());
+    ports.insert(PM1A_CNT_PORT, 2, "acpi pm1a control", new AcpiPm1Control(() => {
+      core.stop.request({ status: ExitStatus.Ok, message: "guest powered off (ACPI S5)", dumpState: false });
+    }));
+    const quiet = new Quiet();
+    for (const q of QUIET_PORTS) ports.insert(q.base, q.length, "quiet", quiet);
+  }
+
+  finish(): void {}
+
+  stats(): StatsPart {
+    const c = this.serial.counts;
+    return {
+      json: { serial: { ...c } },
+      lines: [`  serial: ${c.transmitted} bytes sent, ${c.received} received, ${c.overruns} overruns`],
+    };
+  }
+
+  /** With panic=1 a panicking kernel resets like `reboot -f` does: the console tells the two apart. */
+  private resetStop(): VmStop {
+    const line = this.panic.line;
+    if (line !== undefined) return { status: ExitStatus.GuestFailed, message: `guest kernel panicked: ${line}`, dumpState: false };
+    return { status: ExitStatus.Ok, message: "guest reset (i8042)", dumpState: false };
+  }
+}
+
+/** Collects console bytes into a line (no allocation per byte); keeps the first line that starts a panic. */
+export class PanicWatch {
+  line: string | undefined;
+  private readonly buffer = new Uint8Array(512);
+  private length = 0;
+
+  see(b: number): void {
+    if (b !== 0x0a) {
+      if (b !== 0x0d && this.length < this.buffer.length) this.buffer[this.length++] = b;
+      return;
+    }
+    if (this.line === undefined) {
+      const text = latin1.decode(this.buffer.subarray(0, this.length));
+      const i = text.indexOf(KERNEL_PANIC);
+      if (i >= 0) this.line = text.slice(i);
+    }
+    this.length = 0;
+  }
+}

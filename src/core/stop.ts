@@ -1,0 +1,29 @@
+// Why a VM stops, and how a device asks for it. A device whose access ends the VM (a reset pulse,
+// ACPI power-off, the host's quit key) calls `request`; the exit handler returns the request at
+// the end of that exit, before the guest runs another instruction. The first request wins.
+import { ExitStatus } from "../errors";
+
+export interface VmStop {
+  status: number;
+  message: string;
+  /** Print the vCPU registers with the message (the guest failed). */
+  dumpState: boolean;
+}
+
+export class StopRequest {
+  private stop: VmStop | undefined;
+
+  /** Asks for the VM to stop after the current exit; a later request does not replace the first. */
+  request(stop: VmStop): void {
+    this.stop ??= stop;
+  }
+
+  /** The stop asked for, or undefined. */
+  get pending(): VmStop | undefined {
+    return this.stop;
+  }
+}
+
+/** The stops the host itself causes. */
+export const QUIT: VmStop = { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
+export const failed = (message: string): VmStop => ({ status: ExitStatus.GuestFailed, message, dumpState: true });

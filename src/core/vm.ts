@@ -1,0 +1,119 @@
+// The VM core every machine kind composes: guest RAM, the KVM VM and its vCPUs, the port and MMIO
+// buses, the exit counters, and how the VM stops. It is built in KVM API order (create() makes
+// the VM, gives it memory and, if asked, the in-kernel interrupt controllers; addVcpu() then
+// makes each vCPU with our CPUID) and knows nothing of boards or boot protocols: a board puts
+// devices on the buses, a boot protocol sets the boot vCPU's registers.
+import { applyCpuidPolicy } from "../arch/cpuid";
+import { IDENTITY_MAP_ADDR, TSS_ADDR } from "../arch/layout";
+import { KVM_PIT_SPEAKER_DUMMY } from "../kvm/bindings";
+import { KVM_CAP_SET_TSS_ADDR } from "../kvm/ioctls";
+import { CpuidTable, Kvm, type Vcpu, type Vm } from "../kvm/kvm";
+import type { GuestMemory } from "../memory/guest-memory";
+import { MmioBus, PortBus, type MissReporter } from "../vcpu/bus";
+import { formatRegisters } from "../vcpu/dump";
+import { makeExitContext, type ExitContext } from "../vcpu/exits";
+import { POLLED, runSlice, runVcpu, type HostHooks, type Pacing, type SliceTimer } from "../vcpu/runner";
+import { ExitStats } from "../vcpu/stats";
+import { StopRequest, type VmStop } from "./stop";
+
+export interface VmCoreOptions {
+  kvmPath: string;
+  /** Guest RAM, already holding the image: from here on the core owns it (close() unmaps it). */
+  memory: GuestMemory;
+  /** KVM's in-kernel PIC, IOAPIC and local APICs (KVM_CREATE_IRQCHIP) and PIT (KVM_CREATE_PIT2). */
+  irqchip: boolean;
+  /** Called once per port or address the first time an access there finds no device. */
+  reportMiss: MissReporter;
+  /** One line per VM exit (--trace); undefined when not tracing. */
+  trace?: (line: string) => void;
+}
+
+export class VmCore {
+  readonly stats = new ExitStats();
+  readonly ports: PortBus;
+  readonly mmio: MmioBus;
+  /** Devices that end the VM (reset, power-off) ask here. */
+  readonly stop = new StopRequest();
+  readonly vcpus: Vcpu[] = [];
+  private readonly exitContexts: ExitContext[] = [];
+
+  private constructor(readonly memory: GuestMemory, private readonly kvm: Kvm, private readonly vm: Vm,
+    readonly irqchip: boolean, private readonly trace: ((line: string) => void) | undefined, reportMiss: MissReporter) {
+    this.ports = new PortBus(reportMiss);
+    this.mmio = new MmioBus(reportMiss);
+  }
+
+  /** Opens KVM and makes the VM with its memory (and interrupt controllers). On failure nothing is left open, RAM included. */
+  static create(o: VmCoreOptions): VmCore {
+    let kvm: Kvm | undefined;
+    let vm: Vm | undefined;
+    try {
+      kvm = Kvm.open(o.kvmPath);
+      vm = kvm.createVm();
+      // Intel needs these for real mode and its identity map; both sit in the MMIO hole.
+      if (kvm.checkExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm.setTssAddr(TSS_ADDR);
+      o.memory.regions.forEach((r, slot) => vm!.setUserMemoryRegion({
+        slot, flags: 0, guestPhysAddr: r.gpa, memorySize: r.size, userspaceAddr: r.hostAddr,
+      }));
+      if (o.irqchip) {
+        vm.setIdentityMapAddr(IDENTITY_MAP_ADDR);
+        vm.createIrqchip();
+        vm.createPit2(KVM_PIT_SPEAKER_DUMMY);
+      }
+      return new VmCore(o.memory, kvm, vm, o.irqchip, o.trace, o.reportMiss);
+    } catch (e) {
+      vm?.close();
+      kvm?.close();
+      o.memory.unmap();
+      throw e;
+    }
+  }
+
+  /** Makes the next vCPU (ids 0, 1, …) with the CPUID KVM supports under our policy. Its registers are the boot protocol's to set. */
+  addVcpu(): Vcpu {
+    const vcpu = this.vm.createVcpu(this.vcpus.length);
+    vcpu.setCpuid2(CpuidTable.fromEntries(applyCpuidPolicy(this.kvm.getSupportedCpuid().entries(), vcpu.id)));
+    this.vcpus.push(vcpu);
+    this.exitContexts.push(makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, this.stop, this.trace));
+    return vcpu;
+  }
+
+  /** The boot vCPU. */
+  get vcpu(): Vcpu {
+    const v = this.vcpus[0];
+    if (v === undefined) throw new Error("the VM has no vCPU yet");
+    return v;
+  }
+
+  /** Sets an interrupt line of the in-kernel irqchip (KVM_IRQ_LINE), for a board's devices. */
+  irqLine(irq: number, level: boolean): void {
+    this.vm.irqLine(irq, level);
+  }
+
+  /** Runs the boot vCPU until the guest stops or the host stops it, in slices as `pacing` says. */
+  run(host: HostHooks, pacing: Pacing = POLLED): Promise<VmStop> {
+    return runVcpu(this.vcpu, this.exitContexts[0]!, host, pacing);
+  }
+
+  /** Runs the boot vCPU until `deadline` (performance.now() ms): why it stopped, or undefined. */
+  slice(deadline: number, timer: SliceTimer): VmStop | undefined {
+    return runSlice(this.vcpu, this.exitContexts[0]!, deadline, timer);
+  }
+
+  /** The boot vCPU's registers, one per line; says so when they are the reset state. */
+  registerDump(): string[] {
+    const regs = this.vcpu.getRegs();
+    const sregs = this.vcpu.getSregs();
+    const lines = formatRegisters(regs, sregs);
+    if (sregs.cs.selector === 0xf000 && regs.rip === 0xfff0n) {
+      lines.push("(this is the reset state: KVM on AMD re-initializes the vCPU on shutdown, so the faulting state is gone)");
+    }
+    return lines;
+  }
+
+  close(): void {
+    this.vm.close();
+    this.kvm.close();
+    this.memory.unmap();
+  }
+}
