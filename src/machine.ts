@@ -6,7 +6,7 @@ import type { MemMapEntry } from "./arch/memmap";
 import type { VmCore } from "./core/vm";
 import type { VmStop } from "./core/stop";
 import type { KeySink } from "./host/input";
-import type { HostHooks, Pacing, SliceTimer } from "./vcpu/runner";
+import type { HostHooks, Pacing, SliceAlarm } from "./vcpu/runner";
 
 /** A report part: plain data for --stats=json, and the same as text lines for --stats. */
 export interface StatsPart {
@@ -60,7 +60,7 @@ export class Machine {
   }
 
   /** One slice of a VM that shares the thread (src/sched). */
-  slice(deadline: number, timer: SliceTimer): VmStop | undefined {
+  slice(deadline: number, timer: SliceAlarm): VmStop | undefined {
     return this.core.slice(deadline, timer);
   }
 

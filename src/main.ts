@@ -6,7 +6,7 @@ import { BadInputError, ExitStatus, UserError } from "./errors";
 import { classify, isLinuxKernel, readGuestFile, readUserFile, type GuestFile } from "./guest-file";
 import { formatMemoryMap } from "./arch/memmap";
 import { DiskImage } from "./host/disk-image";
-import { HostInput } from "./host/input";
+import { HostInput, type KeySource } from "./host/input";
 import { InputWatcher } from "./host/input-watcher";
 import { freshLine, outputTo } from "./host/output";
 import { enterRawMode, restoreAll } from "./host/terminal";
@@ -19,7 +19,6 @@ import type { PlainGuest } from "./boot/plain";
 import { formatPeek, formatSchedule, scheduleSummary } from "./report";
 import { runScheduled, type Schedule } from "./sched/scheduler";
 import type { MissReporter } from "./vcpu/bus";
-import { KICKED } from "./vcpu/runner";
 
 const STDIN = 0;
 const STDOUT = 1;
@@ -49,6 +48,10 @@ async function run(argv: string[]): Promise<number> {
 
   const hostStop = watchHost();
   const input = new HostInput(STDIN, libc.isatty(STDIN));
+  // A lone Linux guest idles in KVM_RUN (the in-kernel HLT): a watcher thread kicks it when keys come.
+  const watcher = plans.length === 1 && plans[0]!.kind === "linux"
+    ? new InputWatcher(new Worker(new URL("./host/input-worker.ts", import.meta.url)), STDIN, input) : undefined;
+  const keys: KeySource = watcher ?? input;
   const several = o.vms.length > 1;
   const built: Built[] = [];
   try {
@@ -58,7 +61,7 @@ async function run(argv: string[]): Promise<number> {
       const drives: DiskImage[] = [];
       try {
         for (const d of v.disks) drives.push(DiskImage.open(d));
-        const machine = createMachine(o, v, plans[i]!, drives, tag, i === 0 ? input : undefined);
+        const machine = createMachine(o, v, plans[i]!, drives, tag, i === 0 ? keys : undefined);
         built.push({ name, opts: v, machine, drives });
       } catch (e) {
         for (const d of drives) d.close();
@@ -71,9 +74,10 @@ async function run(argv: string[]): Promise<number> {
     input.onQuit(() => first.core.stop.request(QUIT));
     enterRawMode(STDIN);
     const stopRequested = () => hostStop(input);
+    watcher?.start(first.core.vcpu);
     if (!several) {
       const b = built[0]!;
-      const stop = await runAlone(b.machine, input, stopRequested);
+      const stop = await b.machine.run({ poll: () => keys.pull(first.board.keys), stopRequested });
       restoreAll();
       report(o, b, stop, "");
       return stop.status;
@@ -93,25 +97,12 @@ async function run(argv: string[]): Promise<number> {
     printSchedule(o, schedule, built);
     return worst;
   } finally {
+    watcher?.stop();
     restoreAll();
     for (const b of built) {
       b.machine.close();
       for (const d of b.drives) d.close(); // flushes: every write is on disk when microvmm ends
     }
-  }
-}
-
-/**
- * Runs a lone VM. Where the guest's HLT waits in the kernel (KICKED pacing), a watcher thread kicks
- * the vCPU out of KVM_RUN as soon as input arrives; otherwise the host looks between short slices.
- */
-async function runAlone(m: Machine, input: HostInput, stopRequested: () => VmStop | undefined): Promise<VmStop> {
-  if (m.board.pacing !== KICKED) return m.run({ poll: () => input.pull(m.board.keys), stopRequested });
-  const watcher = new InputWatcher(new Worker(new URL("./host/input-worker.ts", import.meta.url)), STDIN, m.core.vcpu);
-  try {
-    return await m.run({ poll: () => watcher.take(input, m.board.keys), stopRequested });
-  } finally {
-    watcher.stop();
   }
 }
 
@@ -151,7 +142,7 @@ function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
   }
 }
 
-function createMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: DiskImage[], tag: string, input: HostInput | undefined): Machine {
+function createMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: DiskImage[], tag: string, input: KeySource | undefined): Machine {
   const warn = (m: string) => say(`${tag}${m}`);
   const common = {
     memorySize: v.memorySize,

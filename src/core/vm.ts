@@ -12,7 +12,7 @@ import type { GuestMemory } from "../memory/guest-memory";
 import { MmioBus, PortBus, type MissReporter } from "../vcpu/bus";
 import { formatRegisters } from "../vcpu/dump";
 import { makeExitContext, type ExitContext } from "../vcpu/exits";
-import { POLLED, runSlice, runVcpu, type HostHooks, type Pacing, type SliceTimer } from "../vcpu/runner";
+import { POLLED, runSlice, runVcpu, type HostHooks, type Pacing, type SliceAlarm } from "../vcpu/runner";
 import { ExitStats } from "../vcpu/stats";
 import { StopRequest, type VmStop } from "./stop";
 
@@ -96,7 +96,7 @@ export class VmCore {
   }
 
   /** Runs the boot vCPU until `deadline` (performance.now() ms): why it stopped, or undefined. */
-  slice(deadline: number, timer: SliceTimer): VmStop | undefined {
+  slice(deadline: number, timer: SliceAlarm): VmStop | undefined {
     return runSlice(this.vcpu, this.exitContexts[0]!, deadline, timer);
   }
 

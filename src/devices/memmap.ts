@@ -2,14 +2,16 @@
 // writes a buffer's guest-physical address to 0xF1 and its capacity (in entries) to 0xF2, then
 // reads 0xF2: the VMM writes up to that many entries into the buffer and returns how many the
 // map has (more than the capacity means it was cut short).
-//   entry (24 bytes): u64 base, u64 length, u32 type (1 usable, 2 reserved), u32 zero
+//   struct memmap_entry (24 bytes, guest/include/paravirt.h): base, length, type (1 usable, 2 reserved), zero
 import type { MemMapEntry } from "../arch/memmap";
+import { struct } from "../binary/struct";
 import type { GuestMemory } from "../memory/guest-memory";
 import type { PortDevice } from "../vcpu/bus";
 
 export const MEMMAP_BUFFER = 0;
 export const MEMMAP_COUNT = 1;
-export const MEMMAP_ENTRY_SIZE = 24;
+export const memmap_entry = struct("memmap_entry", { base: "u64", length: "u64", type: "u32", zero: "u32" });
+export const MEMMAP_ENTRY_SIZE = memmap_entry.size;
 
 export class MemMapDevice implements PortDevice {
   private buffer = 0;
@@ -35,9 +37,7 @@ export class MemMapDevice implements PortDevice {
     const bytes = new Uint8Array(n * MEMMAP_ENTRY_SIZE);
     const dv = new DataView(bytes.buffer);
     this.map.slice(0, n).forEach((e, i) => {
-      dv.setBigUint64(i * MEMMAP_ENTRY_SIZE, BigInt(e.base), true);
-      dv.setBigUint64(i * MEMMAP_ENTRY_SIZE + 8, BigInt(e.length), true);
-      dv.setUint32(i * MEMMAP_ENTRY_SIZE + 16, e.type, true);
+      memmap_entry.write(dv, { base: BigInt(e.base), length: BigInt(e.length), type: e.type, zero: 0 }, i * MEMMAP_ENTRY_SIZE);
     });
     this.memory.write(this.buffer, bytes, "memory map buffer");
     return this.map.length;

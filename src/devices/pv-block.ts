@@ -2,22 +2,25 @@
 // guest-physical address to the doorbell port; the VMM moves the data straight between the image
 // file and guest RAM (no per-sector exits) and writes the status and byte count back.
 //
-// struct request (48 bytes, little-endian; guest/include/paravirt.h has it in C):
-//    0 u32 op       in   OP_INFO, OP_READ, OP_WRITE, OP_FLUSH
-//    4 u32 drive    in   0 for the first --disk, 1 for the second, ...
-//    8 u64 sector   in   first 512-byte sector
-//   16 u32 count    in   sectors
-//   20 u32 status   out  STATUS_*
-//   24 u64 buffer   in   guest-physical address of the data
-//   32 u64 result   out  bytes moved (read, write); size in sectors (info)
-//   40 u32 flags    out  info: FLAG_READ_ONLY
-//   44 u32 reserved
+// struct disk_request (48 bytes, little-endian; guest/include/paravirt.h has it in C):
+//   op       in   OP_INFO, OP_READ, OP_WRITE, OP_FLUSH
+//   drive    in   0 for the first --disk, 1 for the second, ...
+//   sector   in   first 512-byte sector
+//   count    in   sectors
+//   status   out  STATUS_*
+//   buffer   in   guest-physical address of the data
+//   result   out  bytes moved (read, write); size in sectors (info)
+//   flags    out  info: FLAG_READ_ONLY
 // Nothing is read or written unless the whole request checks out.
+import { struct } from "../binary/struct";
 import type { GuestMemory } from "../memory/guest-memory";
 import type { PortDevice } from "../vcpu/bus";
 
 export const SECTOR = 512;
-export const REQUEST_SIZE = 48;
+export const disk_request = struct("disk_request", {
+  op: "u32", drive: "u32", sector: "u64", count: "u32", status: "u32", buffer: "u64", result: "u64", flags: "u32", reserved: "u32",
+});
+export const REQUEST_SIZE = disk_request.size;
 /** One request moves at most this much (well over the 1 MiB a guest may ask for). */
 export const MAX_TRANSFER = 64 << 20;
 
@@ -34,7 +37,14 @@ export const STATUS_IO_ERROR = 4;
 
 export const FLAG_READ_ONLY = 1;
 
-const R_OP = 0, R_DRIVE = 4, R_SECTOR = 8, R_COUNT = 16, R_STATUS = 20, R_BUFFER = 24, R_RESULT = 32, R_FLAGS = 40;
+const R_OP = disk_request.offsetOf("op");
+const R_DRIVE = disk_request.offsetOf("drive");
+const R_SECTOR = disk_request.offsetOf("sector");
+const R_COUNT = disk_request.offsetOf("count");
+const R_STATUS = disk_request.offsetOf("status");
+const R_BUFFER = disk_request.offsetOf("buffer");
+const R_RESULT = disk_request.offsetOf("result");
+const R_FLAGS = disk_request.offsetOf("flags");
 
 /** The host side of one drive: an image file, or memory in tests. Offsets are in bytes. */
 export interface BlockBackend {

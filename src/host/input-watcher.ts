@@ -1,39 +1,43 @@
-// The vCPU thread's side of the input watcher (input-worker.ts): start it with this thread's vCPU
-// as the one to kick; take the input when kicked, and let it watch again.
+// Host keys for a VM whose idle guest sleeps in KVM_RUN: a KeySource that, besides pulling stdin,
+// keeps a watcher thread (input-worker.ts) looking at stdin, which kicks the vCPU out of KVM_RUN
+// as soon as a key arrives. After each pull it lets the watcher look again, if the guest has room.
 import type { Vcpu } from "../kvm/kvm";
-import type { HostInput, KeySink } from "./input";
+import type { HostInput, KeySink, KeySource } from "./input";
 import { installTickHandler } from "../vcpu/runner";
 
 const WATCHING = 0;
 const STOP = 2;
 
-export class InputWatcher {
+export class InputWatcher implements KeySource {
   private readonly state = new Int32Array(new SharedArrayBuffer(4));
+  private vcpu: Vcpu | undefined;
   private stopped = false;
 
-  /**
-   * `worker` runs input-worker.ts (created by the entry module, so bundling finds it); it kicks
-   * `vcpu` out of KVM_RUN. Call on the thread that runs the vCPU.
-   */
-  constructor(private readonly worker: Worker, fd: number, private readonly vcpu: Vcpu) {
+  /** `worker` runs input-worker.ts (created by the entry module, so bundling finds it). */
+  constructor(private readonly worker: Worker, private readonly fd: number, private readonly input: HostInput) {}
+
+  /** Starts watching, to kick `vcpu`. Call on the thread that runs the vCPU, once the VM is built. */
+  start(vcpu: Vcpu): void {
     installTickHandler(); // the kick is a signal: unhandled, it would end the process
-    worker.postMessage({ target: vcpu.kickTarget(), state: this.state.buffer, fd });
+    this.vcpu = vcpu;
+    this.worker.postMessage({ target: vcpu.kickTarget(), state: this.state.buffer, fd: this.fd });
   }
 
   /**
-   * Takes the input that is there into `sink`, then watches for more if the sink has room for
-   * it. At EOF, or after Ctrl-A x, there is nothing left to watch. Called between slices.
+   * Takes the input that is there into `sink`, then lets the watcher look for more if the sink
+   * has room for it. At EOF, or after Ctrl-A x, there is nothing left to watch. Called between
+   * slices and when the guest has read its FIFO empty.
    */
-  take(input: HostInput, sink: KeySink): void {
-    this.vcpu.clearKick(); // KVM_RUN may block again (the watcher set immediate_exit when it kicked)
-    input.pull(sink);
-    if (input.eof || input.quitRequested) this.stop();
+  pull(sink: KeySink): void {
+    this.vcpu?.clearKick(); // KVM_RUN may block again (the watcher set immediate_exit when it kicked)
+    this.input.pull(sink);
+    if (this.input.eof || this.input.quitRequested) this.stop();
     else if (sink.space > 0) this.rearm();
   }
 
   /** The input was taken: watch for more. */
   private rearm(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.vcpu === undefined) return;
     Atomics.store(this.state, 0, WATCHING);
     Atomics.notify(this.state, 0);
   }

@@ -4,15 +4,15 @@
 // slice is what it is owed minus what it has had. A slice that ran over (an exit handled late,
 // a signal delivered late) is paid back in the next round, so shares do not drift.
 // A VM that halts or fails leaves; the rest share its time from the next round on.
-import { SliceTimer, yieldToEventLoop } from "../vcpu/runner";
+import { SliceTimer, yieldToEventLoop, type Clock, type SliceAlarm } from "../vcpu/runner";
 import type { VmStop } from "../vcpu/exits";
 
 export interface Schedulable {
   readonly name: string;
   /** Weight: shares need not add up to anything. */
   readonly share: number;
-  /** Runs the VM until `deadline` (ms on performance.now()); why it stopped, or undefined. */
-  slice(deadline: number, timer: SliceTimer): VmStop | undefined;
+  /** Runs the VM until `deadline` (ms on the scheduler's clock); why it stopped, or undefined. */
+  slice(deadline: number, timer: SliceAlarm): VmStop | undefined;
 }
 
 export interface VmAccount {
@@ -46,10 +46,19 @@ export interface SchedulerHooks {
 /** Longest run between two looks at the host (input, signals), whatever the quantum. */
 const MAX_ROUND_PART_MS = 10;
 
-export async function runScheduled(vms: readonly Schedulable[], quantumMs: number, hooks: SchedulerHooks): Promise<Schedule> {
+/** The clock and the slice timer the scheduler uses: the real ones, or a test's fakes. */
+export interface SchedulerTime {
+  clock: Clock;
+  timer(): SliceAlarm & { delete(): void };
+}
+const REAL_TIME: SchedulerTime = { clock: () => performance.now(), timer: () => new SliceTimer() };
+
+export async function runScheduled(vms: readonly Schedulable[], quantumMs: number, hooks: SchedulerHooks,
+  time: SchedulerTime = REAL_TIME): Promise<Schedule> {
   const s: Schedule = { accounts: vms.map((vm) => ({ vm, guestMs: 0, owedMs: 0, slices: 0 })), switches: 0, switchMs: 0, elapsedMs: 0 };
-  const timer = new SliceTimer();
-  const start = performance.now();
+  const now = time.clock;
+  const timer = time.timer();
+  const start = now();
   let lastTick = start;
   let last: VmAccount | undefined;
   let lastEnd = start;
@@ -62,34 +71,34 @@ export async function runScheduled(vms: readonly Schedulable[], quantumMs: numbe
       for (const a of running) {
         // Long slices are cut in parts so the host is looked at every MAX_ROUND_PART_MS.
         while (a.stop === undefined && a.owedMs - a.guestMs > 0.05) {
-          const t0 = performance.now();
+          const t0 = now();
           if (last !== undefined && last !== a) { s.switches++; s.switchMs += t0 - lastEnd; }
           const part = Math.min(a.owedMs - a.guestMs, MAX_ROUND_PART_MS);
           a.stop = a.vm.slice(t0 + part, timer);
-          const t1 = performance.now();
+          const t1 = now();
           a.guestMs += t1 - t0;
           a.slices++;
           last = a;
           lastEnd = t1;
           if (a.owedMs - a.guestMs > 0.05 || running.length === 1) {
             const stop = await lookAtHost(hooks);
-            if (stop !== undefined) return stopAll(s, stop, start);
+            if (stop !== undefined) return stopAll(s, stop, now() - start);
           }
         }
       }
       const stop = await lookAtHost(hooks);
-      if (stop !== undefined) return stopAll(s, stop, start);
-      const now = performance.now();
-      if (hooks.tick !== undefined && now - lastTick >= 1000) {
-        lastTick = now;
-        s.elapsedMs = now - start;
+      if (stop !== undefined) return stopAll(s, stop, now() - start);
+      const t = now();
+      if (hooks.tick !== undefined && t - lastTick >= 1000) {
+        lastTick = t;
+        s.elapsedMs = t - start;
         hooks.tick(s);
       }
     }
   } finally {
     timer.delete();
   }
-  s.elapsedMs = performance.now() - start;
+  s.elapsedMs = now() - start;
   return s;
 }
 
@@ -99,8 +108,8 @@ async function lookAtHost(hooks: SchedulerHooks): Promise<VmStop | undefined> {
   return hooks.stopRequested();
 }
 
-function stopAll(s: Schedule, stop: VmStop, start: number): Schedule {
+function stopAll(s: Schedule, stop: VmStop, elapsedMs: number): Schedule {
   for (const a of s.accounts) if (a.stop === undefined) a.stop = stop;
-  s.elapsedMs = performance.now() - start;
+  s.elapsedMs = elapsedMs;
   return s;
 }

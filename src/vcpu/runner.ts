@@ -11,7 +11,6 @@
 // so it never cuts another VM's slice short.
 import { EINTR } from "../libc/errno";
 import * as libc from "../libc/libc";
-import type { Vcpu } from "../kvm/kvm";
 import { KICK_SIGNAL, KICK_SIGNO } from "../kvm/kick";
 import { handleExit, type ExitContext, type VmStop } from "./exits";
 
@@ -53,8 +52,25 @@ export interface HostHooks {
 let tickHandlerInstalled = false;
 export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** What runSlice needs of a vCPU: KVM_RUN, and whether an EINTR was a kick (kvm/kvm.ts Vcpu; tests fake it). */
+export interface RunnableVcpu {
+  /** KVM_RUN: 0, or -errno. */
+  runOnce(): number;
+  readonly kicked: boolean;
+}
+
+/** What runSlice needs of its timer: to be interrupted after `ms`, then every `everyMs`; and to stop. */
+export interface SliceAlarm {
+  arm(ms: number, everyMs?: number): void;
+  disarm(): void;
+}
+
+/** Milliseconds on a monotonic clock (performance.now() unless a test fakes it). */
+export type Clock = () => number;
+const realClock: Clock = () => performance.now();
+
 /** A timer that interrupts this thread's blocking calls (KVM_RUN) with SIGALRM. */
-export class SliceTimer {
+export class SliceTimer implements SliceAlarm {
   private readonly id: bigint;
   private deleted = false;
 
@@ -86,15 +102,16 @@ export interface SliceOptions {
    * only the clock ends a slice (a late SIGALRM must not cut the next VM's slice short).
    */
   endOnSignal?: boolean;
+  clock?: Clock;
 }
 
 /**
  * Runs the vCPU until `deadline` (performance.now() milliseconds) or until the guest stops.
  * Returns why it stopped, or undefined when the time is up (or the host wants the thread).
  */
-export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: SliceTimer,
-  { maxWaitMs = MAX_WAIT_MS, endOnSignal = false }: SliceOptions = {}): VmStop | undefined {
-  let now = performance.now();
+export function runSlice(vcpu: RunnableVcpu, ctx: ExitContext, deadline: number, timer: SliceAlarm,
+  { maxWaitMs = MAX_WAIT_MS, endOnSignal = false, clock = realClock }: SliceOptions = {}): VmStop | undefined {
+  let now = clock();
   if (deadline - now < MIN_SLICE_MS) return undefined;
   timer.arm(Math.min(deadline - now, maxWaitMs), maxWaitMs);
   try {
@@ -106,14 +123,14 @@ export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: 
         if (vcpu.kicked) { ctx.stats.kicks++; return undefined; }
         ctx.stats.signals++;
         if (endOnSignal) return undefined;
-        now = performance.now();
+        now = clock();
         if (deadline - now < MIN_SLICE_MS) return undefined;
         timer.arm(Math.min(deadline - now, maxWaitMs), maxWaitMs);
         continue;
       }
       const stop = handleExit(ctx);
       if (stop !== undefined) return stop;
-      if (n % CLOCK_EVERY === 0 && performance.now() >= deadline) return undefined;
+      if (n % CLOCK_EVERY === 0 && clock() >= deadline) return undefined;
     }
   } finally {
     timer.disarm();
@@ -124,7 +141,7 @@ export function runSlice(vcpu: Vcpu, ctx: ExitContext, deadline: number, timer: 
  * Runs a lone VM until it stops or the host stops it, yielding to the event loop between slices
  * as `pacing` says: short slices while the guest exits, doubling while it does not.
  */
-export async function runVcpu(vcpu: Vcpu, ctx: ExitContext, host: HostHooks, pacing: Pacing = POLLED): Promise<VmStop> {
+export async function runVcpu(vcpu: RunnableVcpu, ctx: ExitContext, host: HostHooks, pacing: Pacing = POLLED): Promise<VmStop> {
   const timer = new SliceTimer();
   let sliceMs = pacing.sliceMs;
   try {

@@ -10,8 +10,18 @@ import { guest, hasKvm, ROOT } from "../helpers";
 const hasScript = Bun.which("script") !== null;
 const dir = mkdtempSync(join(tmpdir(), "microvmm-tty-"));
 
-/** Runs `body` (sh) on a pty; `keys` are typed as each `after` text shows up in the output. */
-async function onTerminal(body: string, keys: Array<{ after: string; type: string }>): Promise<string> {
+/** As each `after` text shows up in the output: keys to type, or something to do (signal the VMM). */
+type Step = { after: string; type: string } | { after: string; then: (out: string) => void };
+
+/**
+ * `sh -c` that prints its PID and becomes `command` (exec keeps the PID and the terminal), so a
+ * test can signal exactly the microvmm it started.
+ */
+const withPid = (command: string) => `sh -c 'echo "pid=$$"; exec ${command}'`;
+const pidIn = (out: string) => Number(/^pid=(\d+)$/m.exec(out)![1]);
+
+/** Runs `body` (sh) on a pty, taking each step as its `after` text shows up in the output. */
+async function onTerminal(body: string, keys: Step[]): Promise<string> {
   const script = join(dir, `t${Math.random().toString(36).slice(2)}.sh`);
   writeFileSync(script, [
     "stty -g > \"$0.before\"",
@@ -31,6 +41,7 @@ async function onTerminal(body: string, keys: Array<{ after: string; type: strin
       if (done) break;
       out += decoder.decode(value).replace(/\r/g, "");
     }
+    if ("then" in k) { k.then(out); continue; }
     p.stdin.write(k.type);
     await p.stdin.flush();
   }
@@ -70,18 +81,16 @@ describe.skipIf(!hasKvm || !hasScript)("on a terminal", () => {
   });
 
   test("SIGTERM: status 143 and the terminal restored", async () => {
-    const out = await onTerminal(
-      `(sleep 0.5; pkill -TERM -f 'microvmm --mode long .*test-spin') &\n./dist/microvmm --mode long ${guest("test-spin.bin")}`,
-      [],
-    );
-    expect(out).toBe("spinning\nmicrovmm: stopped by SIGTERM\nstatus=143\nRESTORED\n");
+    const out = await onTerminal(withPid(`./dist/microvmm --mode long ${guest("test-spin.bin")}`),
+      [{ after: "spinning\n", then: (o) => process.kill(pidIn(o), "SIGTERM") }]);
+    expect(out.replace(/^pid=\d+\n/, "")).toBe("spinning\nmicrovmm: stopped by SIGTERM\nstatus=143\nRESTORED\n");
   });
 
   test("several VMs on a terminal: a status line with the shares, redrawn each second, then cleared", async () => {
+    // SIGINT once the status line has been drawn for the second second.
     const out = await onTerminal(
-      `(sleep 2.5; pkill -INT -f 'microvmm --vm .*matrix-inc') &\n` +
-      `./dist/microvmm --vm ${guest("matrix-inc.elf")}:70 --name neo --vm ${guest("matrix-dec.elf")}:30 --name smith > /dev/null`,
-      [],
+      withPid(`./dist/microvmm --vm ${guest("matrix-inc.elf")}:70 --name neo --vm ${guest("matrix-dec.elf")}:30 --name smith > /dev/null`),
+      [{ after: "(2 s)", then: (o) => process.kill(pidIn(o), "SIGINT") }],
     );
     const status = out.split("\x1b[K").filter((l) => l.startsWith("neo "));
     expect(status.length).toBeGreaterThanOrEqual(2);

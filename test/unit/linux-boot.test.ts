@@ -3,7 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { linuxRegs, linuxSregs, writeLinuxBootTables, BOOT_CS, BOOT_DS } from "../../src/arch/linux-boot";
 import { buildMemoryMap, E820_RAM, E820_RESERVED } from "../../src/arch/memmap";
 import { placeInitrd, writeZeroPage } from "../../src/arch/zero-page";
-import { LEGACY_HOLE_END, LEGACY_HOLE_START, LINUX_CMDLINE as CMDLINE_ADDR, LINUX_KERNEL_ADDR, LINUX_PAGE_TABLES, ramLayout, ZERO_PAGE } from "../../src/arch/layout";
+import { LEGACY_HOLE_END, LEGACY_HOLE_START, LINUX_CMDLINE as CMDLINE_ADDR, LINUX_KERNEL_ADDR, LINUX_PAGE_TABLES, PVH_START_INFO, ramLayout, ZERO_PAGE } from "../../src/arch/layout";
+import { hvm_memmap_table_entry, hvm_modlist_entry, hvm_start_info, pvhRegs, pvhSregs, writeStartInfo } from "../../src/arch/pvh";
+import * as X from "../../src/arch/x86";
 import { kvm_sregs } from "../../src/kvm/bindings";
 import { isBzImage, loadBzImage, parseBzImage } from "../../src/loaders/bzimage";
 import { GuestMemory } from "../../src/memory/guest-memory";
@@ -85,5 +87,46 @@ describe("64-bit boot state", () => {
       return Number(pde & ~0x1fffffn) + (va % 2 ** 21);
     };
     for (const va of [0, 0x100200, 0x7000, 0xbfffffff, 0xffffffff]) expect(walk(va)).toBe(va);
+  });
+});
+
+describe("PVH start info", () => {
+  const read = (m: GuestMemory, at: number, n: number) => { const b = new Uint8Array(n); m.read(at, b); return b; };
+  test("magic, version 1, the command line, the RSDP, the initrd as module 0, the memory map", () => {
+    const m = mem();
+    const e820 = buildMemoryMap(m.regions, [{ start: LEGACY_HOLE_START, end: LEGACY_HOLE_END }]);
+    writeStartInfo(m, "console=ttyS0 pvh", { gpa: 0x2000000, size: 0x5432 }, e820, 0xe0000);
+    const si = hvm_start_info.decode(read(m, PVH_START_INFO, hvm_start_info.size));
+    expect(si.magic).toBe(0x336ec578);
+    expect(si.version).toBe(1);
+    expect(si.nr_modules).toBe(1);
+    expect(si.rsdp_paddr).toBe(0xe0000n);
+    expect(new TextDecoder().decode(read(m, Number(si.cmdline_paddr), 18))).toBe("console=ttyS0 pvh\0");
+    const mod = hvm_modlist_entry.decode(read(m, Number(si.modlist_paddr), hvm_modlist_entry.size));
+    expect([mod.paddr, mod.size]).toEqual([0x2000000n, 0x5432n]);
+    expect(si.memmap_entries).toBe(e820.length);
+    const entries = Array.from({ length: si.memmap_entries }, (_, i) =>
+      hvm_memmap_table_entry.decode(read(m, Number(si.memmap_paddr) + i * hvm_memmap_table_entry.size, hvm_memmap_table_entry.size)));
+    expect(entries.map((e) => ({ base: Number(e.addr), length: Number(e.size), type: e.type }))).toEqual(e820);
+    // The structures stay inside the one page and below the boot page tables.
+    expect(Number(si.memmap_paddr) + e820.length * hvm_memmap_table_entry.size).toBeLessThanOrEqual(PVH_START_INFO + 0x1000);
+  });
+
+  test("no initrd: no modules; a command line longer than the kernel takes is refused", () => {
+    const m = mem();
+    writeStartInfo(m, "quiet", undefined, [], 0xe0000);
+    const si = hvm_start_info.decode(read(m, PVH_START_INFO, hvm_start_info.size));
+    expect([si.nr_modules, si.modlist_paddr]).toEqual([0, 0n]);
+    expect(() => writeStartInfo(m, "x".repeat(2048), undefined, [], 0xe0000)).toThrow("kernel command line is 2048 bytes; this kernel takes at most 2047");
+  });
+
+  test("the entry state: 32-bit protected mode, paging off, EBX at the start info, a busy 32-bit TSS", () => {
+    const s = pvhSregs(kvm_sregs.decode(kvm_sregs.encode()));
+    expect(s.cr0 & X.CR0_PG).toBe(0n);
+    expect(s.cr0 & X.CR0_PE).toBe(X.CR0_PE);
+    expect([s.cs.db, s.cs.l, s.cs.selector, s.ds.selector]).toEqual([1, 0, 0x08, 0x10]);
+    expect([s.tr.type, s.tr.present]).toEqual([11, 1]);
+    const r = pvhRegs(0x1234567);
+    expect([r.rbx, r.rip]).toEqual([BigInt(PVH_START_INFO), 0x1234567n]);
   });
 });
