@@ -8,6 +8,8 @@ export const ExitStatus = {
   BadInput: 2,
   /** The host cannot run a VM: no KVM, no permission, out of memory. */
   HostError: 3,
+  /** Library runs only: the VM was stopped at its timeoutMs (the status timeout(1) gives). */
+  TimedOut: 124,
   /** A bug in microvmm (an unexpected exception); the message has the stack. */
   Internal: 70,
   /** Stopped by SIGINT/SIGTERM/SIGHUP: 128 + the signal number. */

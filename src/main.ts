@@ -3,7 +3,7 @@
 import { BUILTIN_GUESTS, parseArgs, USAGE, VERSION, type CliOptions, type VmOptions } from "./cli";
 import { QUIT, type VmStop } from "./core/stop";
 import { BadInputError, ExitStatus, UserError } from "./errors";
-import { classify, isLinuxKernel, readGuestFile, readUserFile, type GuestFile } from "./guest-file";
+import { classify, readGuestFile, readUserFile } from "./guest-file";
 import { formatMemoryMap } from "./arch/memmap";
 import { DiskImage } from "./host/disk-image";
 import { HostInput, type KeySource } from "./host/input";
@@ -13,9 +13,7 @@ import { enterRawMode, restoreAll } from "./host/terminal";
 import { EPIPE } from "./libc/errno";
 import * as libc from "./libc/libc";
 import type { Machine } from "./machine";
-import { createLinuxMachine, DEFAULT_CMDLINE } from "./machines/linux";
-import { createPlainMachine } from "./machines/plain";
-import type { PlainGuest } from "./boot/plain";
+import { createMachine, planGuest, type GuestPlan } from "./machines";
 import { formatPeek, formatSchedule, scheduleSummary } from "./report";
 import { runScheduled, type Schedule } from "./sched/scheduler";
 import type { MissReporter } from "./vcpu/bus";
@@ -32,9 +30,6 @@ const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 type SignalName = keyof typeof SIGNALS;
 const SIGPIPE = 13;
 
-/** What one VM runs: a plain guest, or a Linux kernel with its initrd. */
-type GuestPlan = { kind: "plain"; guest: PlainGuest } | { kind: "linux"; kernel: GuestFile };
-
 /** One VM, built: its machine, its name, its options, and the disks it holds. */
 interface Built { name: string; opts: VmOptions; machine: Machine; drives: DiskImage[] }
 
@@ -43,7 +38,7 @@ async function run(argv: string[]): Promise<number> {
   if (o.help) { print(STDOUT, USAGE); return ExitStatus.Ok; }
   if (o.version) { print(STDOUT, `microvmm ${VERSION}\n`); return ExitStatus.Ok; }
   // Every file is read, classified and checked before any VM is made.
-  const plans = await Promise.all(o.vms.map((v) => planGuest(o, v)));
+  const plans = await Promise.all(o.vms.map((v) => planFor(o, v)));
   checkOptions(o, plans);
 
   const hostStop = watchHost();
@@ -61,7 +56,7 @@ async function run(argv: string[]): Promise<number> {
       const drives: DiskImage[] = [];
       try {
         for (const d of v.disks) drives.push(DiskImage.open(d));
-        const machine = createMachine(o, v, plans[i]!, drives, tag, i === 0 ? keys : undefined);
+        const machine = buildMachine(o, v, plans[i]!, drives, tag, i === 0 ? keys : undefined);
         built.push({ name, opts: v, machine, drives });
       } catch (e) {
         for (const d of drives) d.close();
@@ -107,24 +102,15 @@ async function run(argv: string[]): Promise<number> {
 }
 
 /** Reads and classifies the VM's file: a Linux kernel (given with --kernel, or a bzImage/PVH vmlinux as the guest), or a plain guest. */
-async function planGuest(o: CliOptions, v: VmOptions): Promise<GuestPlan> {
-  if (o.kernel !== undefined) return { kind: "linux", kernel: readGuestFile(o.kernel, "kernel") };
+async function planFor(o: CliOptions, v: VmOptions): Promise<GuestPlan> {
+  if (o.kernel !== undefined) return planGuest(readGuestFile(o.kernel, "kernel"), v, true);
   const name = v.guest!;
   if ((BUILTIN_GUESTS as readonly string[]).includes(name)) {
     const { builtinGuest } = await import("./builtin-guests");
     const b = await builtinGuest(name);
     return { kind: "plain", guest: { file: classify(name, b.bytes), raw: b.raw } };
   }
-  const file = readGuestFile(name, "guest");
-  if (v.mode !== undefined || v.load !== undefined || v.entry !== undefined) {
-    if (file.kind !== "elf") {
-      const load = v.load ?? 0;
-      return { kind: "plain", guest: { file, raw: { mode: v.mode ?? "real", load, entry: v.entry ?? load } } };
-    }
-    if (v.load !== undefined || v.entry !== undefined) throw new BadInputError(`${name}: --load and --entry are for raw binaries; an ELF says where it goes`);
-  }
-  if (isLinuxKernel(file) && v.mode === undefined) return { kind: "linux", kernel: file };
-  return { kind: "plain", guest: { file, mode: v.mode } };
+  return planGuest(readGuestFile(name, "guest"), v);
 }
 
 /** Options that do not apply to the machine kind are refused, one line naming them, never ignored. */
@@ -142,21 +128,21 @@ function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
   }
 }
 
-function createMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: DiskImage[], tag: string, input: KeySource | undefined): Machine {
+function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: DiskImage[], tag: string, input: KeySource | undefined): Machine {
   const warn = (m: string) => say(`${tag}${m}`);
-  const common = {
+  return createMachine(plan, {
     memorySize: v.memorySize,
     kvmPath: o.kvmPath,
     output: outputTo(STDOUT, tag === "" ? undefined : tag),
     input,
     reportMiss: missReporter(o, warn),
+    warn,
     trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
-  };
-  if (plan.kind === "linux") {
-    const initrd = o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd") };
-    return createLinuxMachine({ ...common, kernel: plan.kernel, initrd, cmdline: [o.cmdline ?? DEFAULT_CMDLINE, ...o.append].join(" ") });
-  }
-  return createPlainMachine({ ...common, guest: plan.guest, clock: () => performance.now(), warn, drives });
+    drives,
+    initrd: o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd") },
+    cmdline: o.cmdline,
+    append: o.append,
+  });
 }
 
 /**

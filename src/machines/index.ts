@@ -1,0 +1,60 @@
+// Choosing the machine kind for a guest, and building it: shared by the command line and the
+// library. A Linux kernel (a bzImage, or an ELF vmlinux with a PVH note, or anything given as
+// the kernel) gets the Linux machine; everything else the plain machine.
+import type { CpuMode } from "../arch/cpu-modes";
+import type { PlainGuest } from "../boot/plain";
+import type { BlockBackend } from "../devices/pv-block";
+import { BadInputError } from "../errors";
+import { isLinuxKernel, type GuestFile } from "../guest-file";
+import type { KeySource } from "../host/input";
+import type { Machine } from "../machine";
+import type { MissReporter } from "../vcpu/bus";
+import { createLinuxMachine, DEFAULT_CMDLINE } from "./linux";
+import { createPlainMachine } from "./plain";
+
+/** What one VM runs: a plain guest, or a Linux kernel. */
+export type GuestPlan = { kind: "plain"; guest: PlainGuest } | { kind: "linux"; kernel: GuestFile };
+
+/** --mode, --load, --entry: a raw binary's placement, or another mode for an ELFCLASS32 guest. */
+export interface Placement { mode?: CpuMode; load?: number; entry?: number }
+
+/** The machine kind for a guest file; `asKernel` when the user said it is a Linux kernel. */
+export function planGuest(file: GuestFile, p: Placement, asKernel = false): GuestPlan {
+  if (asKernel) return { kind: "linux", kernel: file };
+  if (p.mode !== undefined || p.load !== undefined || p.entry !== undefined) {
+    if (file.kind !== "elf") {
+      const load = p.load ?? 0;
+      return { kind: "plain", guest: { file, raw: { mode: p.mode ?? "real", load, entry: p.entry ?? load } } };
+    }
+    if (p.load !== undefined || p.entry !== undefined) throw new BadInputError(`${file.name}: --load and --entry are for raw binaries; an ELF says where it goes`);
+  }
+  if (isLinuxKernel(file) && p.mode === undefined) return { kind: "linux", kernel: file };
+  return { kind: "plain", guest: { file, mode: p.mode } };
+}
+
+export interface MachineOptions {
+  memorySize: number;
+  kvmPath: string;
+  /** Guest output: the console and debugcon, or Linux's serial console. */
+  output: (bytes: Uint8Array) => void;
+  /** Host keys for the guest's keyboard or console UART. */
+  input?: KeySource;
+  reportMiss: MissReporter;
+  /** Problems the guest caused that do not stop it: one line each. */
+  warn: (message: string) => void;
+  trace?: (line: string) => void;
+  /** Plain guests: disk drives 0, 1, …; the caller opens and closes them. */
+  drives: readonly BlockBackend[];
+  /** Linux: the initrd, and the command line (default DEFAULT_CMDLINE) with additions. */
+  initrd?: { name: string; bytes: Uint8Array };
+  cmdline?: string;
+  append?: readonly string[];
+}
+
+export function createMachine(plan: GuestPlan, o: MachineOptions): Machine {
+  if (plan.kind === "linux") {
+    const cmdline = [o.cmdline ?? DEFAULT_CMDLINE, ...(o.append ?? [])].join(" ");
+    return createLinuxMachine({ ...o, kernel: plan.kernel, cmdline });
+  }
+  return createPlainMachine({ ...o, guest: plan.guest, clock: () => performance.now() });
+}
