@@ -3,6 +3,7 @@
 // pick one of each; this file holds what every kind shares: running, stopping, the register
 // dump and the --stats report.
 import type { MemMapEntry } from "./arch/memmap";
+import { hex } from "./binary/hex";
 import type { VmCore } from "./core/vm";
 import type { VmStop } from "./core/stop";
 import type { KeySink } from "./host/input";
@@ -44,7 +45,6 @@ export interface CoreStats {
 }
 export type StatsReport = CoreStats & Record<string, unknown>;
 
-const hex = (n: number, width = 0) => "0x" + n.toString(16).padStart(width, "0");
 
 export class Machine {
   constructor(readonly core: VmCore, readonly board: Board, readonly boot: Boot) {}

@@ -1,10 +1,10 @@
 // What microvmm prints about a VM when it ends, beside --stats (src/machine.ts): --peek hex dumps
 // and the schedule of several VMs.
+import { hex } from "./binary/hex";
 import type { Peek } from "./cli";
 import type { GuestMemory } from "./memory/guest-memory";
 import type { Schedule } from "./sched/scheduler";
 
-const hex = (n: number, width = 0) => "0x" + n.toString(16).padStart(width, "0");
 
 /** Hex dump, 16 bytes a line: "0x00000400: 2a 00 … 00  *..............." */
 export function formatPeek(memory: GuestMemory, p: Peek): string {

@@ -1,6 +1,7 @@
 // The guest-physical memory map, e820 style: every byte of RAM exactly once, as usable or as
 // reserved (what the VMM keeps for itself). Guests ask for it with a hypercall; Linux's boot
 // parameters take the same entries.
+import { hex } from "../binary/hex";
 
 export const E820_RAM = 1;
 export const E820_RESERVED = 2;
@@ -40,6 +41,5 @@ export function buildMemoryMap(ram: ReadonlyArray<{ gpa: number; size: number }>
 }
 
 export function formatMemoryMap(map: readonly MemMapEntry[]): string[] {
-  const hex = (n: number) => "0x" + n.toString(16).padStart(16, "0");
-  return map.map((e) => `${hex(e.base)}-${hex(e.base + e.length - 1)} ${e.type === E820_RAM ? "usable" : "reserved"}`);
+  return map.map((e) => `${hex(e.base, 16)}-${hex(e.base + e.length - 1, 16)} ${e.type === E820_RAM ? "usable" : "reserved"}`);
 }

@@ -9,7 +9,7 @@ import type { VmStop } from "../core/stop";
 import { AcpiPm1Control, AcpiPm1Event } from "../devices/acpi-pm";
 import { Cmos } from "../devices/cmos";
 import { I8042 } from "../devices/i8042";
-import { QUIET_PORTS, Quiet } from "../devices/quiet";
+import { Quiet } from "../devices/quiet";
 import { Serial } from "../devices/serial";
 import type { KeySink, KeySource } from "../host/input";
 import type { Board, StatsPart } from "../machine";
@@ -22,6 +22,18 @@ export const I8042_PORT = 0x60; // 0x60 data … 0x64 command (0x61 belongs to t
 export const PM1A_EVT_PORT = 0x600; // 4 bytes: PM1 status (2), PM1 enable (2)
 export const PM1A_CNT_PORT = 0x604; // 2 bytes: PM1 control
 export const SCI_IRQ = 9;
+
+/** Legacy ports a kernel probes, answered quietly like absent hardware. */
+export const QUIET_PORTS: ReadonlyArray<{ base: number; length: number; why: string }> = [
+  { base: 0x2e, length: 2, why: "Super I/O configuration (first address): no Super I/O chip" },
+  { base: 0x4e, length: 2, why: "Super I/O configuration (second address)" },
+  { base: 0x80, length: 1, why: "POST code port, written as an I/O delay" },
+  { base: 0x87, length: 1, why: "DMA page register" },
+  { base: 0x2e8, length: 8, why: "COM4 probe: absent" },
+  { base: 0x2f8, length: 8, why: "COM2 probe: absent" },
+  { base: 0x3e8, length: 8, why: "COM3 probe: absent" },
+  { base: 0xcf8, length: 8, why: "PCI configuration mechanism 1: no PCI bus" },
+];
 
 /** What the ACPI tables say about this board. */
 export const LINUX_ACPI: AcpiBoard = { vcpus: 1, pm1aEvtPort: PM1A_EVT_PORT, pm1aCntPort: PM1A_CNT_PORT, sciIrq: SCI_IRQ };

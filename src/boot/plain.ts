@@ -10,6 +10,7 @@ import type { Vcpu } from "../kvm/kvm";
 import { loadElf } from "../loaders/elf";
 import { occupied, type LoadedImage } from "../loaders/image";
 import { loadRaw } from "../loaders/raw";
+import { hex } from "../binary/hex";
 import type { GuestMemory } from "../memory/guest-memory";
 import type { Boot, StatsPart } from "../machine";
 
@@ -22,7 +23,6 @@ export interface PlainGuest {
   mode?: CpuMode;
 }
 
-const hex = (n: number) => "0x" + n.toString(16);
 
 export class PlainBoot implements Boot {
   readonly memoryMap: MemMapEntry[];

@@ -1,7 +1,7 @@
 // Console (port 0x42, write-only): a line printer. Printable bytes (0x20-0x7e) collect in a line
 // buffer; '\n' prints the line and a newline; anything else is dropped. The buffer never grows
 // past LINE_MAX: a full buffer is printed as it is and collecting starts over.
-import type { PortDevice } from "../vcpu/bus";
+import { allOnes, type PortDevice } from "../vcpu/bus";
 
 export const LINE_MAX = 4096;
 const NEWLINE = 0x0a;
@@ -16,7 +16,7 @@ export class Console implements PortDevice {
   constructor(private readonly out: (bytes: Uint8Array) => void) {}
 
   read(_offset: number, size: number): number {
-    return size === 4 ? 0xffffffff : (1 << (8 * size)) - 1; // write-only
+    return allOnes(size); // write-only
   }
 
   /** A wider write carries that many characters, lowest byte first. */

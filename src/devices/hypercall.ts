@@ -9,8 +9,9 @@
 //   0xED in 32   address of "IO in: X\nIO out: Y\n", written by the VMM into its scratch page
 //   0xEE out 32  remember a guest-virtual address; 0xEF in 32 gives its host virtual address
 //                (low 32 bits), or prints "Invalid GVA" and gives 0
+import { hex } from "../binary/hex";
 import type { GuestMemory } from "../memory/guest-memory";
-import type { PortDevice } from "../vcpu/bus";
+import { allOnes, truncate, type PortDevice } from "../vcpu/bus";
 
 export const HC_DEBUGCON = 0;
 export const HC_PRINT_DECIMAL = 1;
@@ -42,7 +43,6 @@ export interface HypercallHost {
 }
 
 const encoder = new TextEncoder();
-const hex = (n: number) => "0x" + n.toString(16);
 
 export class Hypercalls implements PortDevice {
   readonly calls: Record<HypercallKind, number> = {
@@ -97,11 +97,11 @@ export class Hypercalls implements PortDevice {
         break;
       default:
         this.host.warn(`hypercall port ${hex(0xe9 + offset)} is write-only; read gives all-ones`);
-        return size === 4 ? 0xffffffff : (1 << (8 * size)) - 1;
+        return allOnes(size);
     }
     this.calls[kind]++;
     // A narrower read gets the low bytes.
-    return size === 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1);
+    return truncate(value, size);
   }
 
   private translate(): number {

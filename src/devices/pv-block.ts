@@ -14,7 +14,7 @@
 // Nothing is read or written unless the whole request checks out.
 import { struct } from "../binary/struct";
 import type { GuestMemory } from "../memory/guest-memory";
-import type { PortDevice } from "../vcpu/bus";
+import { allOnes, type PortDevice } from "../vcpu/bus";
 
 export const SECTOR = 512;
 export const disk_request = struct("disk_request", {
@@ -69,7 +69,7 @@ export class PvBlock implements PortDevice {
     private readonly warn: (message: string) => void) {}
 
   read(_offset: number, size: number): number {
-    return size === 4 ? 0xffffffff : (1 << (8 * size)) - 1; // the doorbell is write-only
+    return allOnes(size); // the doorbell is write-only
   }
 
   write(_offset: number, size: number, value: number): void {

@@ -1,21 +1,10 @@
-// Legacy ports a kernel probes that microvmm answers quietly, like absent hardware: reads give
-// all-ones, writes vanish, nothing is reported. Each range is listed with why it is probed.
-import type { PortDevice } from "../vcpu/bus";
-
-export const QUIET_PORTS: ReadonlyArray<{ base: number; length: number; why: string }> = [
-  { base: 0x2e, length: 2, why: "Super I/O configuration (first address): no Super I/O chip" },
-  { base: 0x4e, length: 2, why: "Super I/O configuration (second address)" },
-  { base: 0x80, length: 1, why: "POST code port, written as an I/O delay" },
-  { base: 0x87, length: 1, why: "DMA page register" },
-  { base: 0x2e8, length: 8, why: "COM4 probe: absent" },
-  { base: 0x2f8, length: 8, why: "COM2 probe: absent" },
-  { base: 0x3e8, length: 8, why: "COM3 probe: absent" },
-  { base: 0xcf8, length: 8, why: "PCI configuration mechanism 1: no PCI bus" },
-];
+// Absent hardware that is expected to be probed: reads give all-ones, writes vanish, nothing is
+// reported (unlike an unclaimed port). The board lists where, and why each range is probed.
+import { allOnes, type PortDevice } from "../vcpu/bus";
 
 export class Quiet implements PortDevice {
   read(_offset: number, size: number): number {
-    return size === 4 ? 0xffffffff : (1 << (8 * size)) - 1;
+    return allOnes(size);
   }
 
   write(): void {}

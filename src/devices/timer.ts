@@ -4,7 +4,7 @@
 // deadlines never drift however late the VMM looks. State is brought up to date lazily, from the
 // clock, whenever the guest touches the timer or the VMM asks (update()): the guest can only
 // observe or ack FIRED through these ports, so the result is the same as firing on time.
-import type { PortDevice } from "../vcpu/bus";
+import { truncate, type PortDevice } from "../vcpu/bus";
 
 export const TIMER_PERIOD = 0;
 export const TIMER_CONTROL = 1;
@@ -37,7 +37,7 @@ export class Timer implements PortDevice {
   write(offset: number, size: number, value: number): void {
     this.update();
     if (offset === TIMER_PERIOD) {
-      this.periodMs = size >= 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1);
+      this.periodMs = truncate(value, size);
       if (this.enabled) this.restart(); // the new period counts from now
       return;
     }

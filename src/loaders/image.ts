@@ -20,6 +20,4 @@ export function occupied(image: LoadedImage): Range[] {
   return image.segments.filter((s) => s.memSize > 0).map((s) => ({ start: s.gpa, end: s.gpa + s.memSize }));
 }
 
-export function hex(n: number): string {
-  return "0x" + n.toString(16);
-}
+export { hex } from "../binary/hex";

@@ -29,6 +29,12 @@ function checkRange(base: number, length: number, limit: number, what: string): 
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff];
 
+/** What a read of `size` bytes (1, 2 or 4) gives where nothing answers: every bit set. */
+export const allOnes = (size: number): number => ALL_ONES[size] ?? 0xffffffff;
+
+/** `value` cut to `size` bytes (1, 2 or 4), unsigned: what a narrower access carries. */
+export const truncate = (value: number, size: number): number => (size >= 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1));
+
 export class PortBus {
   /** Which entry owns each of the 65536 ports, as index + 1 (0: none): one array load per access. */
   private readonly owner = new Uint8Array(0x10000);
@@ -50,7 +56,7 @@ export class PortBus {
 
   read(port: number, size: number): number {
     const o = this.owner[port]!;
-    if (o === 0) { this.miss(port, size, false); return ALL_ONES[size] ?? 0xffffffff; }
+    if (o === 0) { this.miss(port, size, false); return allOnes(size); }
     const e = this.entries[o - 1]!;
     return e.device.read(port - e.base, size);
   }

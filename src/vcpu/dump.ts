@@ -1,4 +1,5 @@
 // The vCPU state as text, one register a line (`rax=0x000000000000002a`), for crash reports and --regs.
+import { hex } from "../binary/hex";
 import type { KvmRegs, KvmSregs } from "../kvm/bindings";
 
 const GPRS = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp",
@@ -6,7 +7,7 @@ const GPRS = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp",
 const SEGMENTS = ["cs", "ds", "es", "fs", "gs", "ss"] as const;
 const CONTROL = ["cr0", "cr2", "cr3", "cr4", "efer"] as const;
 
-const hex64 = (v: bigint) => "0x" + v.toString(16).padStart(16, "0");
+const hex64 = (v: bigint) => hex(v, 16);
 
 export function formatRegisters(regs: KvmRegs, sregs: KvmSregs): string[] {
   const lines: string[] = [];
