@@ -2,11 +2,14 @@
 // protocol (how the image was placed and the CPU set up). The machine kinds in src/machines/
 // pick one of each; this file holds what every kind shares: running, stopping, the register
 // dump and the --stats report.
+import { ramLayout } from "./arch/layout";
 import type { MemMapEntry } from "./arch/memmap";
 import { hex } from "./binary/hex";
-import type { VmCore } from "./core/vm";
+import { VmCore, type VmCoreOptions } from "./core/vm";
 import type { VmStop } from "./core/stop";
 import type { KeySink } from "./host/input";
+import type { Vcpu } from "./kvm/kvm";
+import { GuestMemory } from "./memory/guest-memory";
 import type { HostHooks, Pacing, SliceAlarm } from "./vcpu/runner";
 
 /** A report part: plain data for --stats=json, and the same as text lines for --stats. */
@@ -31,7 +34,13 @@ export interface Board {
 export interface Boot {
   /** What the guest is told about its memory (e820 style). */
   readonly memoryMap: readonly MemMapEntry[];
+  /** Sets the boot vCPU's registers (and MSRs, FPU) for the entry. */
+  setupVcpu(vcpu: Vcpu): void;
   stats(): StatsPart;
+}
+
+export interface BuildOptions extends Omit<VmCoreOptions, "memory"> {
+  memorySize: number;
 }
 
 export interface CoreStats {
@@ -48,6 +57,32 @@ export type StatsReport = CoreStats & Record<string, unknown>;
 
 export class Machine {
   constructor(readonly core: VmCore, readonly board: Board, readonly boot: Boot) {}
+
+  /**
+   * Builds a machine in KVM API order. `place` loads the image and writes the boot structures
+   * into fresh guest RAM before KVM is touched (a bad image is one BadInputError and no VM); then
+   * the VM with its memory (and irqchip), the boot vCPU, its registers, and `attach`'s board.
+   * On any failure nothing is left open.
+   */
+  static build<P extends Boot, B extends Board>(o: BuildOptions, place: (memory: GuestMemory) => P,
+    attach: (core: VmCore, boot: P) => B): Machine & { readonly board: B; readonly boot: P } {
+    const memory = GuestMemory.anonymous(ramLayout(o.memorySize));
+    let boot: P;
+    try {
+      boot = place(memory);
+    } catch (e) {
+      memory.unmap();
+      throw e;
+    }
+    const core = VmCore.create({ ...o, memory });
+    try {
+      boot.setupVcpu(core.addVcpu());
+      return new Machine(core, attach(core, boot), boot) as Machine & { readonly board: B; readonly boot: P };
+    } catch (e) {
+      core.close();
+      throw e;
+    }
+  }
 
   get memory() { return this.core.memory; }
   get memoryMap(): readonly MemMapEntry[] { return this.boot.memoryMap; }

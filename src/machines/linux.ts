@@ -1,13 +1,11 @@
-// The Linux machine: the Linux boot protocols (bzImage, PVH, 64-bit vmlinux) on the Linux board.
-// Kernel, initrd, ACPI tables and boot information are placed and checked before KVM is touched;
-// then the VM with its memory and in-kernel irqchip and PIT, the vCPU, the board, the registers.
+// The Linux machine: the Linux boot protocols (bzImage, PVH, 64-bit vmlinux) on the Linux board,
+// with KVM's in-kernel irqchip and PIT. ACPI tables, kernel, initrd and boot information are all
+// placed and checked before KVM is touched.
 import { writeAcpiTables } from "../arch/acpi";
-import { LEGACY_HOLE_END, ramLayout } from "../arch/layout";
+import { LEGACY_HOLE_END } from "../arch/layout";
 import { LinuxBoot, type LinuxBootOptions } from "../boot/linux";
 import { LINUX_ACPI, LinuxBoard, type LinuxWiring } from "../boards/linux";
-import { VmCore } from "../core/vm";
 import { BadInputError } from "../errors";
-import { GuestMemory } from "../memory/guest-memory";
 import { Machine } from "../machine";
 import type { MissReporter } from "../vcpu/bus";
 
@@ -36,24 +34,12 @@ export interface LinuxOptions extends LinuxWiring, Omit<LinuxBootOptions, "rsdp"
 export type LinuxMachine = Machine & { readonly board: LinuxBoard; readonly boot: LinuxBoot };
 
 export function createLinuxMachine(o: LinuxOptions): LinuxMachine {
-  const memory = GuestMemory.anonymous(ramLayout(o.memorySize));
-  let boot: LinuxBoot;
-  try {
+  return Machine.build({ ...o, irqchip: true }, (memory) => {
     if (!memory.contains(0, LEGACY_HOLE_END)) {
       throw new BadInputError("Linux needs guest RAM beyond 1 MiB (boot pages, ACPI tables, the kernel) — raise --memory");
     }
+    // The tables describe the board; the boot information points at their RSDP.
     const rsdp = writeAcpiTables(memory, LINUX_ACPI);
-    boot = LinuxBoot.place(memory, { ...o, rsdp });
-  } catch (e) {
-    memory.unmap();
-    throw e;
-  }
-  const core = VmCore.create({ kvmPath: o.kvmPath, memory, irqchip: true, reportMiss: o.reportMiss, trace: o.trace });
-  try {
-    boot.setupVcpu(core.addVcpu());
-    return new Machine(core, new LinuxBoard(core, o), boot) as LinuxMachine;
-  } catch (e) {
-    core.close();
-    throw e;
-  }
+    return LinuxBoot.place(memory, { ...o, rsdp });
+  }, (core) => new LinuxBoard(core, o));
 }
