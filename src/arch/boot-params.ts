@@ -36,5 +36,10 @@ export const boot_params = struct("boot_params", {
 export type BootParams = ReturnType<typeof boot_params.decode>;
 export type SetupHeader = ReturnType<typeof setup_header.decode>;
 
+/** Where the setup header sits, in a bzImage file and in boot_params alike (the layout test checks boot_params' hdr is here). */
+export const SETUP_HEADER_OFFSET = 0x1f1;
+/** Where boot_params' room for the setup header ends (edd_mbr_sig_buffer): a longer header is not copied past it. */
+export const SETUP_HEADER_SPACE_END = 0x290;
+
 /** Offset of a setup-header field in a bzImage file (and in boot_params: the same place). */
-export const hdrOffset = (field: keyof SetupHeader): number => boot_params.offsetOf(`hdr.${field}`);
+export const hdrOffset = (field: keyof SetupHeader): number => SETUP_HEADER_OFFSET + setup_header.offsetOf(field);

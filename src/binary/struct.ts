@@ -23,25 +23,33 @@ const SCALAR_SIZE: Record<Scalar, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
 
 interface Layout { offset: number; spec: FieldSpec }
 
-export class Struct<T extends object> {
-  readonly size: number;
-  readonly align: number;
-  private readonly layout: Map<string, Layout>;
+interface Computed { size: number; align: number; layout: Map<string, Layout> }
 
-  constructor(readonly name: string, fields: Fields, { packed = false }: StructOptions = {}) {
+export class Struct<T extends object> {
+  /** Laid out on first use: a program pays only for the tables it uses (startup time). */
+  private computed: Computed | undefined;
+
+  constructor(readonly name: string, private readonly spec: Fields, private readonly packed = false) {}
+
+  get size(): number { return this.laidOut.size; }
+  get align(): number { return this.laidOut.align; }
+  private get layout(): Map<string, Layout> { return this.laidOut.layout; }
+
+  private get laidOut(): Computed {
+    if (this.computed !== undefined) return this.computed;
     let offset = 0;
     let align = 1;
-    this.layout = new Map();
-    for (const [field, spec] of Object.entries(fields)) {
+    const layout = new Map<string, Layout>();
+    for (const [field, spec] of Object.entries(this.spec)) {
       const [size, natural] = sizeAlign(spec);
-      const a = packed ? 1 : natural;
+      const a = this.packed ? 1 : natural;
       offset = alignUp(offset, a);
-      this.layout.set(field, { offset, spec });
+      layout.set(field, { offset, spec });
       offset += size;
       align = Math.max(align, a);
     }
-    this.align = align;
-    this.size = alignUp(offset, align);
+    this.computed = { size: alignUp(offset, align), align, layout };
+    return this.computed;
   }
 
   /** Byte offset of a field; "a.b" reaches into nested structs, "a.3.b" into an array of them. */
@@ -98,7 +106,7 @@ export interface StructOptions {
 }
 
 export function struct<const F extends Fields>(name: string, fields: F, options?: StructOptions): Struct<StructValue<F>> {
-  return new Struct<StructValue<F>>(name, fields, options);
+  return new Struct<StructValue<F>>(name, fields, options?.packed ?? false);
 }
 
 function alignUp(n: number, a: number): number {

@@ -1,4 +1,4 @@
-// libc through bun:ffi: the only place that touches dlopen. Each wrapper makes one call, checks
+// libc through bun:ffi: the only module that calls dlopen. Each wrapper makes one call, checks
 // for -1, reads errno on the same thread right away, and throws a SyscallError naming the call.
 import { CString, dlopen, FFIType, read as ffiRead, toArrayBuffer, type Pointer } from "bun:ffi";
 import { EINTR, errnoName } from "./errno";
@@ -23,8 +23,6 @@ const lib = dlopen("libc.so.6", {
   tcgetattr: { args: ["i32", "ptr"], returns: "i32" },
   tcsetattr: { args: ["i32", "i32", "ptr"], returns: "i32" },
   gettid: { args: [], returns: "i32" },
-  pthread_self: { args: [], returns: FFIType.u64 },
-  pthread_kill: { args: ["u64", "i32"], returns: "i32" },
   _exit: { args: ["i32"], returns: "void" },
   timer_create: { args: ["i32", "ptr", "ptr"], returns: "i32" },
   timer_settime: { args: ["u64", "i32", "ptr", "ptr"], returns: "i32" },
@@ -33,6 +31,17 @@ const lib = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: "ptr" },
 });
 const sym = lib.symbols;
+
+/**
+ * Thread calls, bound on first use: only the input watcher needs them, and every symbol bound costs
+ * startup time (bun:ffi compiles a trampoline for each).
+ */
+let threadSyms: ReturnType<typeof bindThreads> | undefined;
+const bindThreads = () => dlopen("libc.so.6", {
+  pthread_self: { args: [], returns: FFIType.u64 },
+  pthread_kill: { args: ["u64", "i32"], returns: "i32" },
+}).symbols;
+const threads = () => (threadSyms ??= bindThreads());
 
 /** A failed libc call: which call (and on what), the errno, its name and meaning. */
 export class SyscallError extends Error {
@@ -220,12 +229,12 @@ export function gettid(): number {
 
 /** The calling thread's pthread_t (for pthreadKill from another thread). */
 export function pthreadSelf(): bigint {
-  return sym.pthread_self();
+  return threads().pthread_self();
 }
 
 /** Sends `signo` to one thread of this process. pthread_kill returns the error instead of setting errno. */
 export function pthreadKill(thread: bigint, signo: number): void {
-  const e = sym.pthread_kill(thread, signo);
+  const e = threads().pthread_kill(thread, signo);
   if (e !== 0) throw new SyscallError("pthread_kill", e);
 }
 

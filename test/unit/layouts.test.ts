@@ -4,7 +4,7 @@
 // has them) for PVH. Also the packed and array-of-struct codec rules they rely on.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { boot_e820_entry, boot_params, setup_header } from "../../src/arch/boot-params";
+import { boot_e820_entry, boot_params, setup_header, SETUP_HEADER_OFFSET, SETUP_HEADER_SPACE_END } from "../../src/arch/boot-params";
 import { hvm_memmap_table_entry, hvm_modlist_entry, hvm_start_info } from "../../src/arch/pvh";
 import { struct } from "../../src/binary/struct";
 import { memmap_entry } from "../../src/devices/memmap";
@@ -27,6 +27,7 @@ describe("binary layouts", () => {
     structExpectations(boot_e820_entry, undefined, exp);
     exp.set("boot_params.e820_table.1", { c: "offsetof(struct boot_params, e820_table[1])", ours: boot_params.offsetOf("e820_table.1") });
     expect(boot_params.size).toBe(4096);
+    expect([boot_params.offsetOf("hdr"), boot_params.offsetOf("edd_mbr_sig_buffer")]).toEqual([SETUP_HEADER_OFFSET, SETUP_HEADER_SPACE_END]);
     expect(compareWithC(["#include <asm/bootparam.h>"], exp)).toEqual([]);
   });
 
