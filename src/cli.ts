@@ -167,6 +167,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   };
   // VM options go to the VM being described: the last --vm, or, before any, the defaults.
   let vm: VmOptions = o;
+  let quantumGiven = false;
   const args = [...argv];
   while (args.length > 0) {
     let arg = args.shift()!;
@@ -207,7 +208,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         vm = parseVm(value(), o);
         o.vms.push(vm);
         break;
-      case "--quantum": o.quantumMs = parseDuration(value()); break;
+      case "--quantum": o.quantumMs = parseDuration(value()); quantumGiven = true; break;
       case "--kernel": o.kernel = value(); break;
       case "--initrd": o.initrd = value(); break;
       case "--cmdline": o.cmdline = value(); break;
@@ -219,6 +220,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     }
   }
   if (o.help || o.version) return o;
+  if (o.vms.length === 0 && (quantumGiven || o.name !== undefined)) throw new BadInputError("--quantum and --name go with several VMs: give each guest with --vm");
   if (o.kernel !== undefined) {
     if (o.guest !== undefined || o.vms.length > 0) throw new BadInputError("--kernel boots Linux alone: no other guest or --vm");
     o.vms.push(o);

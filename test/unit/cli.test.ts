@@ -30,6 +30,13 @@ describe("command line", () => {
     expect(parseArgs(["--help"]).help).toBe(true);
   });
 
+  test("options that would be ignored are refused: scheduling options without --vm", () => {
+    expect(() => parseArgs(["--quantum", "10ms", "g"])).toThrow("--quantum and --name go with several VMs: give each guest with --vm");
+    expect(() => parseArgs(["--name", "x", "g"])).toThrow("--quantum and --name go with several VMs");
+    expect(() => parseArgs(["--quantum", "10ms", "--kernel", "k"])).toThrow("--quantum and --name go with several VMs");
+    expect(parseArgs(["--quantum", "10ms", "--vm", "g", "--name", "x"]).vms[0]!.name).toBe("x");
+  });
+
   test("--help documents every exit status", () => {
     for (const s of ["0 ", "1 ", "2 ", "3 ", "70 ", "128+N"]) expect(USAGE).toContain(`\n  ${s}`);
   });
