@@ -1,5 +1,5 @@
 // Shared by the test suites: where things are, whether KVM is here, and running the binary.
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..");
@@ -88,4 +88,20 @@ export function outputReader(stream: ReadableStream<Uint8Array>) {
     cancel: () => reader.cancel(),
   };
   return r;
+}
+
+/**
+ * A command line that runs `body` (sh) on a pseudo-terminal (`script`), printing "status=N" after
+ * it and RESTORED or NOT-RESTORED as `stty` before and after compare: the terminal given back?
+ */
+export function onPty(body: string, dir: string): string[] {
+  const script = join(dir, `pty-${Math.random().toString(36).slice(2)}.sh`);
+  writeFileSync(script, [
+    "stty -g > \"$0.before\"",
+    body,
+    "echo \"status=$?\"",
+    "stty -g > \"$0.after\"",
+    "cmp -s \"$0.before\" \"$0.after\" && echo RESTORED || echo NOT-RESTORED",
+  ].join("\n"));
+  return ["script", "-qfec", `sh ${script}`, "/dev/null"];
 }

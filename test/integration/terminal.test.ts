@@ -2,10 +2,10 @@
 // `script` (util-linux) gives microvmm a pseudo-terminal; a shell inside records `stty` before,
 // during and after.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { guest, hasKvm, ROOT } from "../helpers";
+import { guest, hasKvm, onPty, ROOT } from "../helpers";
 
 const hasScript = Bun.which("script") !== null;
 const dir = mkdtempSync(join(tmpdir(), "microvmm-tty-"));
@@ -22,15 +22,7 @@ const pidIn = (out: string) => Number(/^pid=(\d+)$/m.exec(out)![1]);
 
 /** Runs `body` (sh) on a pty, taking each step as its `after` text shows up in the output. */
 async function onTerminal(body: string, keys: Step[]): Promise<string> {
-  const script = join(dir, `t${Math.random().toString(36).slice(2)}.sh`);
-  writeFileSync(script, [
-    "stty -g > \"$0.before\"",
-    body,
-    "echo \"status=$?\"",
-    "stty -g > \"$0.after\"",
-    "cmp -s \"$0.before\" \"$0.after\" && echo RESTORED || echo NOT-RESTORED",
-  ].join("\n"));
-  const p = Bun.spawn(["script", "-qfec", `sh ${script}`, "/dev/null"], { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(onPty(body, dir), { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => p.kill("SIGKILL"), 20_000);
   const reader = p.stdout.getReader();
   const decoder = new TextDecoder();

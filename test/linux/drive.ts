@@ -8,24 +8,15 @@
 // quit      on a terminal (`script` gives microvmm a pty): Ctrl-A x at the prompt.
 // sigterm   on a terminal: SIGTERM while the guest idles at its prompt.
 // The terminal scenarios print microvmm's status and whether the terminal was restored.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onPty } from "../helpers";
 
 const [scenario, bin, ...args] = process.argv.slice(2) as [string, string, ...string[]];
 const onTerminal = scenario !== "session";
 let cmd = [bin, ...args];
-if (onTerminal) {
-  const script = join(mkdtempSync(join(tmpdir(), "microvmm-drive-")), "run.sh");
-  writeFileSync(script, [
-    "stty -g > \"$0.before\"",
-    cmd.join(" "),
-    "echo \"status=$?\"",
-    "stty -g > \"$0.after\"",
-    "cmp -s \"$0.before\" \"$0.after\" && echo RESTORED || echo NOT-RESTORED",
-  ].join("\n"));
-  cmd = ["script", "-qfec", `sh ${script}`, "/dev/null"];
-}
+if (onTerminal) cmd = onPty(cmd.join(" "), mkdtempSync(join(tmpdir(), "microvmm-drive-")));
 const p = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
 const reader = p.stdout.getReader();
 let out = "";
