@@ -64,7 +64,7 @@ export function buildGuests(): void {
   rawGuest("hello-long", "guest/hello-long.S", 64);
   elfGuest("hello-32", "guest/hello-32.S", 32, 0x100000);
   rawGuest("bench-out", "guest/bench-out.S", 16);
-  for (const t of ["kbd-noack", "timer-noack", "triple-fault", "io-sizes", "spin", "mmio"]) {
+  for (const t of ["kbd-noack", "timer-noack", "triple-fault", "io-sizes", "spin", "mmio", "flood"]) {
     rawGuest(`test-${t}`, `guest/test-${t}.S`, 64);
   }
 }

@@ -23,6 +23,8 @@ export interface VmOptions {
   peeks: Peek[];
   disks: DiskSpec[];
   memmap: boolean;
+  /** Hypercall 0xEF gives the guest-physical address instead of the host address (--no-host-addresses). */
+  noHostAddresses: boolean;
 }
 
 export interface CliOptions extends VmOptions {
@@ -42,6 +44,9 @@ export interface CliOptions extends VmOptions {
 }
 
 export const DEFAULT_QUANTUM_MS = 100;
+/** Shares are weights in this range: the smallest VM still gets a thousandth of the largest's time. */
+export const SHARE_MIN = 1;
+export const SHARE_MAX = 1000;
 
 /** --peek ADDR[:LEN]: guest-physical memory to dump at exit. */
 export interface Peek { addr: number; length: number }
@@ -86,6 +91,7 @@ Options:
                       memory at ADDR to stderr; repeatable
       --disk FILE[,ro]  attach a disk image (drive 0, then 1, …; ,ro: read-only); repeatable
       --memmap        at start, print the guest's memory map (as the guest is told it) to stderr
+      --no-host-addresses  hypercall 0xEF gives the guest-physical address, not the host's
       --kernel FILE   boot Linux: FILE is a bzImage (64-bit boot protocol, 2.12 or later); a
                       bzImage given as <guest> boots the same way
       --initrd FILE   Linux: the initial ramdisk
@@ -109,7 +115,8 @@ Exit status:
   ${ExitStatus.BadInput}    bad command line or guest image; no VM was started
   ${ExitStatus.HostError}    the host cannot run the VM (no KVM, no permission, out of memory)
   ${ExitStatus.Internal}   internal error in microvmm (a bug: please report it)
-  128+N  stopped by signal N (SIGINT 130, SIGTERM 143); 141 when stdout was closed
+  128+N  stopped by signal N (SIGHUP 129, SIGINT 130, SIGQUIT 131, SIGTERM 143); 141 when
+         stdout was closed
 `;
 
 const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
@@ -156,14 +163,16 @@ export function parseDuration(text: string): number {
 function parseVm(text: string, defaults: VmOptions): VmOptions {
   const m = /^(.*?)(?::(\d+(?:\.\d+)?))?$/.exec(text)!;
   const share = m[2] === undefined ? 1 : Number(m[2]);
-  if (m[1] === "" || !(share > 0)) throw new BadInputError(`bad --vm "${text}": GUEST or GUEST:SHARE (a share above 0)`);
+  if (m[1] === "" || !(share >= SHARE_MIN && share <= SHARE_MAX)) {
+    throw new BadInputError(`bad --vm "${text}": GUEST or GUEST:SHARE (a share from ${SHARE_MIN} to ${SHARE_MAX})`);
+  }
   return { ...defaults, peeks: [...defaults.peeks], disks: [...defaults.disks], guest: m[1], share };
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
   const o: CliOptions = {
     help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, regs: false, peeks: [],
-    disks: [], memmap: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS, append: [],
+    disks: [], memmap: false, noHostAddresses: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS, append: [],
   };
   // VM options go to the VM being described: the last --vm, or, before any, the defaults.
   let vm: VmOptions = o;
@@ -201,6 +210,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "--peek": vm.peeks.push(parsePeek(value())); break;
       case "--disk": vm.disks.push(parseDiskSpec(value())); break;
       case "--memmap": vm.memmap = true; break;
+      case "--no-host-addresses": vm.noHostAddresses = true; break;
       case "--name": vm.name = value(); break;
       case "--kvm": o.kvmPath = value(); break;
       case "--vm":

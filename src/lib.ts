@@ -90,11 +90,11 @@ export class VirtualMachine {
           config.onOutput?.(bytes);
         },
         input: this.input,
-        reportMiss: (bus, addr, size, write) => warn(`unclaimed ${bus} 0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size})`),
         warn,
+        reportMmioMisses: true,
         drives: this.drives,
         initrd: config.initrd === undefined ? undefined
-          : typeof config.initrd === "string" ? { name: config.initrd, bytes: readUserFile(config.initrd, "initrd") } : { name: "initrd", bytes: config.initrd },
+          : typeof config.initrd === "string" ? { name: config.initrd, bytes: readUserFile(config.initrd, "initrd", memorySize) } : { name: "initrd", bytes: config.initrd },
         cmdline: config.cmdline,
       });
     } catch (e) {

@@ -51,8 +51,13 @@ export interface CoreStats {
   kvmRun: { size: number; hostVirtual: string };
   /** KVM_RUN calls that returned EINTR: a kick for host input, or a signal (slice timer, SIGTERM…). */
   interrupted: { kicks: number; signals: number };
+  /** Problems the guest caused, by kind (printed or only counted). */
+  guestReports: Record<string, number>;
 }
 export type StatsReport = CoreStats & Record<string, unknown>;
+
+/** Unclaimed addresses listed in the --stats text; the JSON has them all (the buses bound the count). */
+const UNCLAIMED_LINES = 16;
 
 
 export class Machine {
@@ -126,7 +131,10 @@ export class Machine {
       if (p.out > 0) lines.push(`    ${p.port} out: ${p.out}`);
     }
     lines.push(...this.board.stats().lines);
-    for (const u of c.unclaimed) lines.push(`  unclaimed ${u.bus} ${u.addr}: ${u.reads} reads, ${u.writes} writes`);
+    for (const u of c.unclaimed.slice(0, UNCLAIMED_LINES)) lines.push(`  unclaimed ${u.bus} ${u.addr}: ${u.reads} reads, ${u.writes} writes`);
+    if (c.unclaimed.length > UNCLAIMED_LINES) lines.push(`  unclaimed: ${c.unclaimed.length - UNCLAIMED_LINES} more addresses (--stats=json lists them)`);
+    const reported = Object.entries(c.guestReports);
+    if (reported.length > 0) lines.push(`  guest problems reported: ${reported.map(([k, n]) => `${k} ${n}`).join(", ")}`);
     for (const m of c.memory) lines.push(`  guest RAM ${m.guestPhysical} (${Math.floor(m.size / 2 ** 20)} MiB) at host ${m.hostVirtual}`);
     lines.push(`  kvm_run: ${c.kvmRun.size} bytes at host ${c.kvmRun.hostVirtual}`);
     lines.push(`  KVM_RUN interrupted: ${c.interrupted.kicks} by input, ${c.interrupted.signals} by signals (slice timer and others)`);
@@ -142,10 +150,12 @@ export class Machine {
       unclaimed: [
         ...[...ports.misses.entries()].map(([a, c]) => ({ bus: "port" as const, addr: hex(a, 4), ...c })),
         ...[...mmio.misses.entries()].map(([a, c]) => ({ bus: "mmio" as const, addr: hex(a, 8), ...c })),
+        ...(mmio.otherMisses.reads + mmio.otherMisses.writes > 0 ? [{ bus: "mmio" as const, addr: "other addresses", ...mmio.otherMisses }] : []),
       ],
       memory: memory.regions.map((r) => ({ guestPhysical: hex(r.gpa), size: r.size, hostVirtual: hex(r.hostAddr) })),
       kvmRun: { size: vcpu.runSize, hostVirtual: hex(vcpu.runAddr) },
       interrupted: { kicks: s.kicks, signals: s.signals },
+      guestReports: Object.fromEntries(this.core.reports.counts),
     };
   }
 }

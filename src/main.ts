@@ -5,6 +5,7 @@ import { QUIT, type VmStop } from "./core/stop";
 import { BadInputError, ExitStatus, UserError } from "./errors";
 import { classify, readGuestFile, readUserFile } from "./guest-file";
 import { formatMemoryMap } from "./arch/memmap";
+import { hex } from "./binary/hex";
 import { DiskImage } from "./host/disk-image";
 import { HostInput, type KeySource } from "./host/input";
 import { InputWatcher } from "./host/input-watcher";
@@ -16,17 +17,22 @@ import type { Machine } from "./machine";
 import { createMachine, planGuest, type GuestPlan } from "./machines";
 import { formatPeek, formatSchedule, scheduleSummary } from "./report";
 import { runScheduled, type Schedule } from "./sched/scheduler";
-import type { MissReporter } from "./vcpu/bus";
 
 const STDIN = 0;
 const STDOUT = 1;
 const STDERR = 2;
 const encoder = new TextEncoder();
 const print = (fd: number, text: string) => libc.writeAll(fd, encoder.encode(text));
-/** Our one-line messages, on a line of their own even if the guest's output stopped mid-line. */
-const say = (text: string) => print(STDERR, `${freshLine(STDOUT)}microvmm: ${text}\n`);
+/**
+ * Our one-line messages, on a line of their own even if the guest's output stopped mid-line. If
+ * stderr cannot take them (a full disk, a file-size limit) there is no one to tell: the exit
+ * status still says what happened.
+ */
+const say = (text: string) => {
+  try { print(STDERR, `${freshLine(STDOUT)}microvmm: ${text}\n`); } catch { /* stderr is gone */ }
+};
 
-const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
 type SignalName = keyof typeof SIGNALS;
 const SIGPIPE = 13;
 
@@ -62,6 +68,7 @@ async function run(argv: string[]): Promise<number> {
         for (const d of drives) d.close();
         throw e instanceof UserError && tag !== "" ? new UserError(`${tag}${e.message}`, e.status) : e;
       }
+      checkPeeks(v, built[i]!.machine, tag);
       if (v.memmap) print(STDERR, [`${tag}memory map:`, ...formatMemoryMap(built[i]!.machine.memoryMap).map((l) => `  ${l}`)].join("\n") + "\n");
     }
     // Ctrl-A x stops the VM that has the keys as soon as it is typed; the others at the next look.
@@ -120,6 +127,7 @@ function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
     if (plans.length > 1) throw new BadInputError("a Linux kernel runs alone: not with --vm");
     const v = o.vms[0]!;
     if (v.disks.length > 0) throw new BadInputError("--disk is for plain guests (the paravirtual disk); a Linux kernel has no disk device yet");
+    if (v.noHostAddresses) throw new BadInputError("--no-host-addresses is for plain guests (hypercall 0xEF); a Linux kernel makes no hypercalls");
     if (v.mode !== undefined || v.load !== undefined || v.entry !== undefined) {
       throw new BadInputError("--mode, --load and --entry are for plain guests; a Linux kernel starts as its boot protocol says");
     }
@@ -135,11 +143,12 @@ function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: Disk
     kvmPath: o.kvmPath,
     output: outputTo(STDOUT, tag === "" ? undefined : tag),
     input,
-    reportMiss: missReporter(o, warn),
     warn,
+    reportMmioMisses: o.trace || o.stats !== false,
     trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
     drives,
-    initrd: o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd") },
+    noHostAddresses: v.noHostAddresses,
+    initrd: o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd", v.memorySize) },
     cmdline: o.cmdline,
     append: o.append,
   });
@@ -159,13 +168,14 @@ function watchHost(): (input: HostInput) => VmStop | undefined {
   };
 }
 
-/** Unclaimed accesses: each port and address once; MMIO only when asked (--trace, --stats). */
-function missReporter(o: CliOptions, warn: (m: string) => void): MissReporter {
-  return (bus, addr, size, write) => {
-    if (bus === "mmio" && !o.trace && !o.stats) return;
-    warn(`unclaimed ${bus === "port" ? "port" : "MMIO address"} 0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size}): ` +
-      "reads return all-ones, writes are ignored (reported once)");
-  };
+/** A --peek outside guest RAM is refused before the VM runs, not found out at its end. */
+function checkPeeks(v: VmOptions, m: Machine, tag: string): void {
+  for (const p of v.peeks) {
+    if (!m.memory.contains(p.addr, p.length)) {
+      const ram = m.memory.regions.map((r) => `${hex(r.gpa)}-${hex(r.gpa + r.size - 1)}`).join(" and ");
+      throw new BadInputError(`${tag}--peek ${hex(p.addr)}:${p.length} is not in guest RAM (${ram})`);
+    }
+  }
 }
 
 /** What one VM's end looks like on stderr: why (if not a plain halt), registers, peeks, stats. */
@@ -205,6 +215,8 @@ function statusLine(built: Built[]): { show: (s: Schedule) => void; clear: () =>
 }
 
 async function main(): Promise<never> {
+  // Past a file-size limit a write fails with EFBIG instead of the signal ending the process.
+  process.on("SIGXFSZ", () => {});
   let status: number;
   try {
     status = await run(process.argv.slice(2));
@@ -226,7 +238,7 @@ async function main(): Promise<never> {
   }
   restoreAll();
   // On a terminal, the shell's prompt after us should not continue the guest's last line.
-  if (libc.isatty(STDOUT)) print(STDOUT, freshLine(STDOUT));
+  try { if (libc.isatty(STDOUT)) print(STDOUT, freshLine(STDOUT)); } catch { /* stdout is gone */ }
   libc.exitNow(status);
 }
 

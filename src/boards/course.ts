@@ -29,13 +29,13 @@ export interface CourseWiring {
   clock: Clock;
   /** Host keys; the keyboard pulls from it when the guest looks. */
   input?: KeySource;
-  /** Problems the guest caused that do not stop it (bad hypercall pointers): one line each. */
-  warn: (message: string) => void;
   /** Disk drives, 0, 1, … in order; the caller opens and closes them. */
   drives: readonly BlockBackend[];
   /** The guest's memory map, and the page the hypercalls write their replies into (the boot protocol's). */
   memoryMap: readonly MemMapEntry[];
   scratch: number;
+  /** Hypercall 0xEF gives the guest-physical address instead of the host's (--no-host-addresses). */
+  noHostAddresses?: boolean;
 }
 
 export class CourseBoard implements Board {
@@ -50,23 +50,23 @@ export class CourseBoard implements Board {
 
   /** Puts the devices on the core's port bus. The core must have its boot vCPU (hypercalls translate through it). */
   constructor(core: VmCore, w: CourseWiring) {
-    const { memory, stats } = core;
+    const { memory, stats, reports } = core;
     const vcpu = core.vcpu;
     this.console = new Console(w.output);
     this.keyboard = new Keyboard(w.input);
     this.timer = new Timer(w.clock);
     this.hypercalls = new Hypercalls(memory, w.scratch, {
       write: w.output,
-      warn: w.warn,
+      warn: reports.of("hypercall"),
       exitCount: () => stats.total,
       ioCounts: () => ({ in: stats.ioIn, out: stats.ioOut }),
       translate: (gva) => {
         const t = vcpu.translate(BigInt(gva));
         return t.valid ? t.physicalAddress : undefined;
       },
-    });
-    this.disk = new PvBlock(memory, w.drives, w.warn);
-    this.memmap = new MemMapDevice(memory, w.memoryMap, w.warn);
+    }, !w.noHostAddresses);
+    this.disk = new PvBlock(memory, w.drives, reports.of("disk"));
+    this.memmap = new MemMapDevice(memory, w.memoryMap, reports.of("memory map"));
     const ports = core.ports;
     ports.insert(NULL_HYPERCALL_PORT, 2, "null hypercall", this.nullHypercall);
     ports.insert(CONSOLE_PORT, 1, "console", this.console);

@@ -3,6 +3,7 @@
 // tables, stack) in the highest free place the mode reaches. The boot area is reserved in the
 // memory map the guest is told.
 import { CPU_MODES, initialRegs, initialSregs, planBootArea, writeBootStructures, type BootArea, type CpuMode } from "../arch/cpu-modes";
+import { LOW_4G } from "../arch/layout";
 import { buildMemoryMap, type MemMapEntry } from "../arch/memmap";
 import { aboutFile, BadInputError } from "../errors";
 import type { GuestFile } from "../guest-file";
@@ -33,7 +34,15 @@ export class PlainBoot implements Boot {
 
   /** Validates and loads the guest and writes the boot area; any problem is a BadInputError naming the file. */
   static place(guest: PlainGuest, memory: GuestMemory): PlainBoot {
-    const { image, mode } = aboutFile(guest.file.name, () => load(guest, memory));
+    const { image, mode } = aboutFile(guest.file.name, () => {
+      const placed = load(guest, memory);
+      // 32-bit modes reach 4 GiB: an image above it could never run.
+      const top = Math.max(...placed.image.segments.map((s) => s.gpa + s.memSize));
+      if ((placed.mode === "protected" || placed.mode === "paged") && top > LOW_4G) {
+        throw new BadInputError(`the image ends at ${hex(top)}, out of reach of ${placed.mode} mode (below 4 GiB): load it lower`);
+      }
+      return placed;
+    });
     const area = planBootArea(mode, memory, occupied(image));
     writeBootStructures(mode, memory, area);
     return new PlainBoot(image, mode, area, memory);

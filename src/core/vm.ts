@@ -14,6 +14,7 @@ import { formatRegisters } from "../vcpu/dump";
 import { makeExitContext, type ExitContext } from "../vcpu/exits";
 import { POLLED, runSlice, runVcpu, type HostHooks, type Pacing, type SliceAlarm } from "../vcpu/runner";
 import { ExitStats } from "../vcpu/stats";
+import { GuestReports } from "./reports";
 import { StopRequest, type VmStop } from "./stop";
 
 export interface VmCoreOptions {
@@ -22,8 +23,10 @@ export interface VmCoreOptions {
   memory: GuestMemory;
   /** KVM's in-kernel PIC, IOAPIC and local APICs (KVM_CREATE_IRQCHIP) and PIT (KVM_CREATE_PIT2). */
   irqchip: boolean;
-  /** Called once per port or address the first time an access there finds no device. */
-  reportMiss: MissReporter;
+  /** Where the guest's problem reports are printed (rate-limited by GuestReports). */
+  warn: (line: string) => void;
+  /** Print unclaimed MMIO accesses too (unclaimed ports always are): the command line does with --trace or --stats. */
+  reportMmioMisses: boolean;
   /** One line per VM exit (--trace); undefined when not tracing. */
   trace?: (line: string) => void;
 }
@@ -34,11 +37,21 @@ export class VmCore {
   readonly mmio: MmioBus;
   /** Devices that end the VM (reset, power-off) ask here. */
   readonly stop = new StopRequest();
+  /** Problems the guest causes that do not stop it: every report goes through here. */
+  readonly reports: GuestReports;
   readonly vcpus: Vcpu[] = [];
   private readonly exitContexts: ExitContext[] = [];
 
   private constructor(readonly memory: GuestMemory, private readonly kvm: Kvm, private readonly vm: Vm,
-    readonly irqchip: boolean, private readonly trace: ((line: string) => void) | undefined, reportMiss: MissReporter) {
+    readonly irqchip: boolean, private readonly trace: ((line: string) => void) | undefined, o: VmCoreOptions) {
+    const reports = new GuestReports(o.warn);
+    this.reports = reports;
+    // Each unclaimed port and address is reported the first time only (the buses count the rest).
+    const reportMiss: MissReporter = (bus, addr, size, write) => {
+      if (bus === "mmio" && !o.reportMmioMisses) return;
+      reports.report(`unclaimed ${bus === "port" ? "port" : "MMIO"}`, `unclaimed ${bus === "port" ? "port" : "MMIO address"} ` +
+        `0x${addr.toString(16)} (${write ? "write" : "read"}, size ${size}): reads return all-ones, writes are ignored (reported once)`);
+    };
     this.ports = new PortBus(reportMiss);
     this.mmio = new MmioBus(reportMiss);
   }
@@ -60,7 +73,7 @@ export class VmCore {
         vm.createIrqchip();
         vm.createPit2(KVM_PIT_SPEAKER_DUMMY);
       }
-      return new VmCore(o.memory, kvm, vm, o.irqchip, o.trace, o.reportMiss);
+      return new VmCore(o.memory, kvm, vm, o.irqchip, o.trace, o);
     } catch (e) {
       vm?.close();
       kvm?.close();

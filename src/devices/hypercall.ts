@@ -9,6 +9,11 @@
 //   0xED in 32   address of "IO in: X\nIO out: Y\n", written by the VMM into its scratch page
 //   0xEE out 32  remember a guest-virtual address; 0xEF in 32 gives its host virtual address
 //                (low 32 bits), or prints "Invalid GVA" and gives 0
+// Why 0xEF hands out a host address: the course exercise it serves makes the VMM walk the whole
+// chain, guest-virtual → guest-physical (the guest's page tables) → host-virtual (where the VMM
+// mapped guest RAM), and print each step; the guest reads it with a 32-bit `in`, so it gets the
+// low 32 bits. It tells the guest something about the host's address space (ASLR), so
+// `hostAddresses: false` (--no-host-addresses) gives the guest-physical address instead.
 import { hex } from "../binary/hex";
 import type { GuestMemory } from "../memory/guest-memory";
 import { allOnes, truncate, type PortDevice } from "../vcpu/bus";
@@ -52,7 +57,8 @@ export class Hypercalls implements PortDevice {
   private readonly byte = new Uint8Array(1);
 
   /** `scratch` is a guest-physical page the VMM owns (not part of the image or the stack). */
-  constructor(private readonly memory: GuestMemory, private readonly scratch: number, private readonly host: HypercallHost) {}
+  constructor(private readonly memory: GuestMemory, private readonly scratch: number, private readonly host: HypercallHost,
+    private readonly hostAddresses = true) {}
 
   write(offset: number, size: number, value: number): void {
     const kind = KINDS[offset];
@@ -107,11 +113,11 @@ export class Hypercalls implements PortDevice {
   private translate(): number {
     const gpa = this.host.translate(this.gva);
     const hva = gpa === undefined ? undefined : this.memory.hostAddress(gpa);
-    if (hva === undefined) {
+    if (gpa === undefined || hva === undefined) {
       this.host.write(encoder.encode("Invalid GVA\n"));
       return 0;
     }
-    return hva % 2 ** 32;
+    return (this.hostAddresses ? hva : gpa) % 2 ** 32;
   }
 
   private printString(gva: number): void {

@@ -1,6 +1,7 @@
 // A disk image file as a block backend: pread/pwrite at byte offsets, fsync to flush. The image
 // is locked (flock) so two VMs cannot write one image at once.
-import { BadInputError } from "../errors";
+import { fstatSync, statSync, type Stats } from "node:fs";
+import { BadInputError, HostError } from "../errors";
 import { EAGAIN, EWOULDBLOCK } from "../libc/errno";
 import * as libc from "../libc/libc";
 import { SECTOR, type BlockBackend } from "../devices/pv-block";
@@ -19,12 +20,24 @@ export class DiskImage implements BlockBackend {
 
   private constructor(readonly path: string, private readonly fd: number, readonly sectors: number, readonly readOnly: boolean) {}
 
+  /**
+   * Opens and locks an image: a regular file with at least one sector, or a block device. Looked
+   * at before it is opened (opening a FIFO would block before signals are honoured) and again
+   * through the open fd (the path could have changed in between); opened non-blocking all the same.
+   */
   static open(spec: DiskSpec): DiskImage {
+    checkKind(spec.path, () => statSync(spec.path));
     let fd: number;
     try {
-      fd = libc.open(spec.path, (spec.readOnly ? libc.O_RDONLY : libc.O_RDWR) | libc.O_CLOEXEC);
+      fd = libc.open(spec.path, (spec.readOnly ? libc.O_RDONLY : libc.O_RDWR) | libc.O_CLOEXEC | libc.O_NONBLOCK);
     } catch (e) {
       if (e instanceof libc.SyscallError) throw new BadInputError(`cannot open disk image ${spec.path}: ${e.message}`);
+      throw e;
+    }
+    try {
+      checkKind(spec.path, () => fstatSync(fd));
+    } catch (e) {
+      libc.close(fd);
       throw e;
     }
     try {
@@ -54,7 +67,12 @@ export class DiskImage implements BlockBackend {
   }
 
   flush(): void {
-    if (!this.readOnly) libc.fsync(this.fd);
+    if (this.readOnly) return;
+    try {
+      libc.fsync(this.fd);
+    } catch (e) {
+      throw e instanceof libc.SyscallError ? new HostError(`disk image ${this.path}: ${e.message} — the last writes may not be on disk`) : e;
+    }
   }
 
   close(): void {
@@ -62,4 +80,19 @@ export class DiskImage implements BlockBackend {
     this.closed = true;
     try { this.flush(); } finally { libc.close(this.fd); }
   }
+}
+
+/** A disk image is a regular file holding at least one sector, or a block device. */
+function checkKind(path: string, stat: () => Stats): void {
+  let st: Stats;
+  try {
+    st = stat();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BadInputError(`cannot open disk image ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
+  }
+  if (st.isDirectory()) throw new BadInputError(`disk image ${path} is a directory`);
+  if (st.isBlockDevice()) return;
+  if (!st.isFile()) throw new BadInputError(`disk image ${path} is not a regular file or a block device`);
+  if (st.size < SECTOR) throw new BadInputError(`disk image ${path} has ${st.size} bytes: an image needs at least one ${SECTOR}-byte sector`);
 }

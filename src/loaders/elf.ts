@@ -3,7 +3,7 @@
 import type * as Elfy from "elfy";
 import { BadInputError } from "../errors";
 import type { GuestMemory } from "../memory/guest-memory";
-import { hex, type LoadedImage, type LoadedSegment } from "./image";
+import { hex, whyNotRam, type LoadedImage, type LoadedSegment } from "./image";
 
 const ELFMAG = [0x7f, 0x45, 0x4c, 0x46];
 const ELFCLASS32 = 1;
@@ -129,7 +129,7 @@ export function loadElf(elf: ElfImage, memory: GuestMemory): LoadedImage {
   if (total > memory.size) throw new BadInputError(`image needs ${total} bytes but guest RAM is ${memory.size} — raise --memory`);
   for (const s of elf.segments) {
     if (!memory.contains(s.paddr, s.memsz)) {
-      throw new BadInputError(`segment ${s.index} (${hex(s.paddr)}-${hex(s.paddr + s.memsz)}) is outside guest RAM (ends at ${hex(memory.end)}) — raise --memory`);
+      throw new BadInputError(`segment ${s.index} (${hex(s.paddr)}-${hex(s.paddr + s.memsz)}) ${whyNotRam(memory, s.paddr, s.memsz)}`);
     }
   }
   const sorted = [...elf.segments].sort((a, b) => a.paddr - b.paddr);

@@ -8,7 +8,6 @@ import { BadInputError } from "../errors";
 import { isLinuxKernel, type GuestFile } from "../guest-file";
 import type { KeySource } from "../host/input";
 import type { Machine } from "../machine";
-import type { MissReporter } from "../vcpu/bus";
 import { createLinuxMachine, DEFAULT_CMDLINE } from "./linux";
 import { createPlainMachine } from "./plain";
 
@@ -39,10 +38,13 @@ export interface MachineOptions {
   output: (bytes: Uint8Array) => void;
   /** Host keys for the guest's keyboard or console UART. */
   input?: KeySource;
-  reportMiss: MissReporter;
-  /** Problems the guest caused that do not stop it: one line each. */
-  warn: (message: string) => void;
+  /** Where problems the guest causes are printed (at most a few of each kind). */
+  warn: (line: string) => void;
+  /** Print unclaimed MMIO accesses too, not only unclaimed ports. */
+  reportMmioMisses: boolean;
   trace?: (line: string) => void;
+  /** Plain guests: hypercall 0xEF gives guest-physical addresses, not host ones. */
+  noHostAddresses?: boolean;
   /** Plain guests: disk drives 0, 1, …; the caller opens and closes them. */
   drives: readonly BlockBackend[];
   /** Linux: the initrd, and the command line (default DEFAULT_CMDLINE) with additions. */

@@ -7,7 +7,6 @@ import { LinuxBoot, type LinuxBootOptions } from "../boot/linux";
 import { LINUX_ACPI, LinuxBoard, type LinuxWiring } from "../boards/linux";
 import { BadInputError } from "../errors";
 import { Machine } from "../machine";
-import type { MissReporter } from "../vcpu/bus";
 
 /**
  * The default command line, each option there for a reason:
@@ -27,7 +26,8 @@ export const DEFAULT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off nomodules
 export interface LinuxOptions extends LinuxWiring, Omit<LinuxBootOptions, "rsdp"> {
   memorySize: number;
   kvmPath: string;
-  reportMiss: MissReporter;
+  warn: (line: string) => void;
+  reportMmioMisses: boolean;
   trace?: (line: string) => void;
 }
 

@@ -2,13 +2,13 @@
 import { PlainBoot, type PlainGuest } from "../boot/plain";
 import { CourseBoard, type CourseWiring } from "../boards/course";
 import { Machine } from "../machine";
-import type { MissReporter } from "../vcpu/bus";
 
 export interface PlainOptions extends Omit<CourseWiring, "memoryMap" | "scratch"> {
   memorySize: number;
   kvmPath: string;
   guest: PlainGuest;
-  reportMiss: MissReporter;
+  warn: (line: string) => void;
+  reportMmioMisses: boolean;
   trace?: (line: string) => void;
 }
 

@@ -16,6 +16,12 @@ export interface MmioDevice {
 
 export interface Miss { reads: number; writes: number }
 
+/**
+ * Distinct unclaimed MMIO addresses counted one by one; beyond this many, accesses to new ones go
+ * into one "other addresses" count, so a guest touching millions of addresses cannot grow the table.
+ */
+export const MAX_MMIO_MISS_ADDRESSES = 256;
+
 interface Entry<D> { base: number; length: number; name: string; device: D }
 
 /** Called once per address the first time an access there finds no device. */
@@ -89,6 +95,8 @@ export class MmioBus {
   /** Sorted by base, non-overlapping. */
   private readonly entries: Entry<MmioDevice>[] = [];
   readonly misses = new Map<number, Miss>();
+  /** Unclaimed accesses at addresses past the first MAX_MMIO_MISS_ADDRESSES. */
+  readonly otherMisses: Miss = { reads: 0, writes: 0 };
 
   constructor(private readonly reportMiss: MissReporter = () => {}) {}
 
@@ -129,8 +137,11 @@ export class MmioBus {
   private miss(addr: number, size: number, write: boolean): void {
     let m = this.misses.get(addr);
     if (m === undefined) {
-      m = { reads: 0, writes: 0 };
-      this.misses.set(addr, m);
+      if (this.misses.size >= MAX_MMIO_MISS_ADDRESSES) m = this.otherMisses;
+      else {
+        m = { reads: 0, writes: 0 };
+        this.misses.set(addr, m);
+      }
       this.reportMiss("mmio", addr, size, write);
     }
     if (write) m.writes++; else m.reads++;

@@ -71,7 +71,7 @@ describe.skipIf(!hasKvm)("several VMs on one thread", () => {
     // the first must never end the second's slice before its deadline.
     const make = (args: { bytes: Uint8Array; raw?: { mode: "long"; load: number; entry: number } }) => createPlainMachine({
       memorySize: 16 << 20, kvmPath: "/dev/kvm", guest: { file: classify("g", args.bytes), raw: args.raw }, output: () => {},
-      clock: () => performance.now(), reportMiss: () => {}, warn: () => {}, drives: [],
+      clock: () => performance.now(), warn: () => {}, reportMmioMisses: false, drives: [],
     });
     const io = make({ bytes: await Bun.file(guest("matrix-inc.elf")).bytes() });
     const spin = make({ bytes: await Bun.file(guest("compute.bin")).bytes(), raw: { mode: "long", load: 0, entry: 0 } });
@@ -97,7 +97,7 @@ describe.skipIf(!hasKvm)("several VMs on one thread", () => {
     // The timer can fire just before KVM_RUN is entered; the next tick must still end the slice.
     const spin = createPlainMachine({
       memorySize: 16 << 20, kvmPath: "/dev/kvm", output: () => {}, clock: () => performance.now(),
-      reportMiss: () => {}, warn: () => {}, drives: [],
+      warn: () => {}, reportMmioMisses: false, drives: [],
       guest: { file: classify("compute", new Uint8Array(readFileSync(guest("compute.bin")))), raw: { mode: "long", load: 0, entry: 0 } },
     });
     const timer = new SliceTimer();
