@@ -36,7 +36,9 @@ export function readUserFile(path: string, what: keyof typeof WHAT, limit = MAX_
     const st = statSync(path);
     if (st.isDirectory()) throw new BadInputError(`${path}: is a directory, not ${WHAT[what]}`);
     if (!st.isFile()) throw new BadInputError(`${path}: not a regular file, cannot be ${WHAT[what]}`);
-    if (st.size > limit) throw new BadInputError(`${path}: ${st.size} bytes is too large for ${WHAT[what]} (at most ${limit})`);
+    if (st.size > limit) {
+      throw new BadInputError(`${path}: ${st.size} bytes is too large for ${WHAT[what]} (at most ${limit}${what === "initrd" ? ", the guest's RAM) — raise --memory" : ")"}`);
+    }
     fd = openSync(path, "r");
     const bytes = new Uint8Array(st.size);
     for (let at = 0; at < bytes.length;) {

@@ -73,7 +73,7 @@ describe("bad Linux kernels: status 2, one line, no VM", () => {
     const k = kernel("ok.bz", good);
     const initrd = join(dir, "huge.cpio");
     writeFileSync(initrd, new Uint8Array((64 << 20) + 4096));
-    expectOneLine(await runVmm(["-m", "64M", "--kernel", k, "--initrd", initrd]), 2, `${initrd}: initrd is ${(64 << 20) + 4096} bytes but guest RAM is ${64 << 20} — raise --memory`);
+    expectOneLine(await runVmm(["-m", "64M", "--kernel", k, "--initrd", initrd]), 2, `${initrd}: ${(64 << 20) + 4096} bytes is too large for an initrd image (at most ${64 << 20}, the guest's RAM) — raise --memory`);
   });
   test("missing kernel and initrd files", async () => {
     expectOneLine(await runVmm(["--kernel", join(dir, "none")]), 2, `cannot read kernel ${join(dir, "none")}: no such file`);

@@ -76,7 +76,7 @@ describe("bad files and command lines: status 2, one line, before any VM", () =>
   test("an initrd larger than guest RAM is not read at all", async () => {
     const big = file("big.cpio", new Uint8Array(3 << 20));
     oneLine(await runVmm(["-m", "2M", "--kernel", file("k2.elf", vmlinux(0x100000, true)), "--initrd", big]), 2,
-      `${big}: ${3 << 20} bytes is too large for an initrd image (at most ${2 << 20})`);
+      `${big}: ${3 << 20} bytes is too large for an initrd image (at most ${2 << 20}, the guest's RAM) — raise --memory`);
   });
 
   test("shares: infinite, zero or tiny ones are refused (they ran nothing or starved a VM)", async () => {

@@ -80,13 +80,14 @@ describe.skipIf(!hasKvm)("hypercalls on real KVM", () => {
     expect(lines).toContain("exit IO in port=0x0046 (timer) size=1 data=00");
   });
 
-  test("--peek outside RAM says so; --peek length and --regs formats", async () => {
-    const r = await runVmm(["-m", "1M", "--regs", "--peek", "0x400:20", "--peek", "0x100000", "--mode", "long", guest("hello-long.bin")]);
+  test("--peek outside RAM is refused before the run; --peek length and --regs formats", async () => {
+    const outside = await runVmm(["-m", "1M", "--peek", "0x100000", "--mode", "long", guest("hello-long.bin")]);
+    expect(outside).toEqual({ status: 2, stdout: "", stderr: "microvmm: --peek 0x100000:16 is not in guest RAM (0x0-0xfffff)\n" });
+    const r = await runVmm(["-m", "1M", "--regs", "--peek", "0x400:20", "--mode", "long", guest("hello-long.bin")]);
     const err = r.stderr.split("\n");
     expect(err).toContain("rax=0x000000000000002a");
     expect(err).toContain("0x00000400: 2a 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  *...............");
     expect(err).toContain("0x00000410: 00 00 00 00                                      ....");
-    expect(err).toContain("peek 0x100000+16: not in guest RAM");
     for (const reg of ["rbx", "rip", "rflags", "cs", "ss", "cr0", "cr3", "cr4", "efer"]) {
       expect(err.some((l) => l.startsWith(`${reg}=0x`))).toBe(true);
     }

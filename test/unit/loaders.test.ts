@@ -103,7 +103,7 @@ describe("raw loader", () => {
   test("rejects empty, larger than RAM, past the end, and an entry outside the image", () => {
     expect(() => loadRaw(new Uint8Array(0), mem(), 0, 0)).toThrow("raw image is empty");
     expect(() => loadRaw(new Uint8Array(RAM + 1), mem(), 0, 0)).toThrow(`image is ${RAM + 1} bytes but guest RAM is ${RAM}`);
-    expect(() => loadRaw(code, mem(), RAM - 2, RAM - 2)).toThrow(/does not fit in guest RAM/);
+    expect(() => loadRaw(code, mem(), RAM - 2, RAM - 2)).toThrow("image (5 bytes) at 0x3fffe is outside guest RAM (ends at 0x40000) — raise --memory or change --load");
     expect(() => loadRaw(code, mem(), 0, 5)).toThrow("entry 0x5 is outside the image (0x0-0x5)");
   });
 });
