@@ -1,6 +1,9 @@
 // Command-line parsing: argv → options, or a BadInputError whose message is the one line to print.
 import { CPU_MODES, type CpuMode } from "./arch/cpu-modes";
 import { DEFAULT_MEMORY_SIZE, MAX_MEMORY_SIZE, MIN_MEMORY_SIZE } from "./arch/layout";
+import { PRINTED_PER_KIND } from "./core/reports";
+import { STRING_MAX } from "./devices/hypercall";
+import { MAX_TRANSFER } from "./devices/pv-block";
 import { BadInputError, ExitStatus } from "./errors";
 import { parseDiskSpec, type DiskSpec } from "./host/disk-image";
 import { DEFAULT_KVM_PATH } from "./kvm/kvm";
@@ -108,6 +111,18 @@ Guest devices: console (port 0x42), keyboard (0x44 data, 0x45 status), timer (0x
 0x47 bit 0 enable, bit 1 fired), hypercalls (0xE9-0xEF; see guest/include/hypercall.h), disk
 doorbell (0xF0) and memory map (0xF1-0xF2; see guest/include/paravirt.h and docs/disk.md). On a terminal, keys go to the guest raw; Ctrl-A x quits,
 Ctrl-A Ctrl-A sends Ctrl-A.
+
+Limits:
+  guest RAM         ${MIN_MEMORY_SIZE >> 10}K to ${MAX_MEMORY_SIZE / 2 ** 30}G; above 3G, RAM goes on at 4G (the 3-4G MMIO hole has none)
+  files             guest and kernel: regular files up to 4 GiB; an initrd no larger than guest RAM;
+                    a disk image: a regular file of at least one 512-byte sector, or a block device
+  Linux cmdline     what the kernel's setup header allows (bzImage), 2047 bytes (PVH)
+  several VMs       shares from ${SHARE_MIN} to ${SHARE_MAX}; --quantum from 1ms to 60s
+  --peek            up to ${PEEK_MAX} bytes each, inside guest RAM
+  what a guest can  its output (stdout); on stderr at most ${PRINTED_PER_KIND} lines per kind of problem it causes
+  make us print     (unclaimed ports, unclaimed MMIO with --stats/--trace, bad hypercall, disk or
+                    memory-map requests), then one line saying the rest are only counted (--stats);
+                    a 0xEC string up to ${STRING_MAX >> 10} KiB; a disk request moves at most ${MAX_TRANSFER >> 20} MiB
 
 Exit status:
   ${ExitStatus.Ok}    the guest halted, or Ctrl-A x

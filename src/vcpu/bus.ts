@@ -64,7 +64,8 @@ export class PortBus {
     const o = this.owner[port]!;
     if (o === 0) { this.miss(port, size, false); return allOnes(size); }
     const e = this.entries[o - 1]!;
-    return e.device.read(port - e.base, size);
+    // The access is `size` bytes whatever the device returns (its value is cut to them).
+    return truncate(e.device.read(port - e.base, size), size);
   }
 
   write(port: number, size: number, value: number): void {

@@ -1,0 +1,213 @@
+// What the fuzzer feeds: each target turns one mutated input into calls on microvmm's parsers,
+// loaders, boot protocols and device state machines, in this process, on fake guest memory. A
+// target's only allowed failure is the user-facing kind (BadInputError: one line, status 2); any
+// other exception is a bug (on the command line it would be status 70) and is reported with the
+// input that caused it.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildMemoryMap } from "../src/arch/memmap";
+import { PlainBoot } from "../src/boot/plain";
+import { LinuxBoot } from "../src/boot/linux";
+import { StopRequest } from "../src/core/stop";
+import { AcpiPm1Control, AcpiPm1Event } from "../src/devices/acpi-pm";
+import { Cmos } from "../src/devices/cmos";
+import { Console } from "../src/devices/console";
+import { Hypercalls } from "../src/devices/hypercall";
+import { I8042 } from "../src/devices/i8042";
+import { Keyboard } from "../src/devices/keyboard";
+import { MemMapDevice } from "../src/devices/memmap";
+import { PvBlock, type BlockBackend } from "../src/devices/pv-block";
+import { Serial } from "../src/devices/serial";
+import { Timer } from "../src/devices/timer";
+import { UserError } from "../src/errors";
+import { classify } from "../src/guest-file";
+import * as B from "../src/kvm/bindings";
+import { planGuest } from "../src/machines";
+import { GuestMemory } from "../src/memory/guest-memory";
+import { MmioBus, PortBus, type PortDevice } from "../src/vcpu/bus";
+import { handleExit, makeExitContext } from "../src/vcpu/exits";
+import { ExitStats } from "../src/vcpu/stats";
+import { buildBzImage } from "../test/fixtures/bzimage";
+import { buildElf, pvhNote } from "../test/fixtures/elf";
+import type { Rng } from "./mutate";
+
+export interface Target {
+  name: string;
+  /** Valid inputs to start from. */
+  seeds(): Uint8Array[];
+  /** Runs one input; throws only BadInputError-like UserErrors for bad input. */
+  run(input: Uint8Array, rng: Rng): void;
+  /** Whether the command line can take this target's inputs as files (the binary sample). */
+  cliArgs?(file: string, rng: Rng): string[];
+}
+
+const ROOT = join(import.meta.dir, "..");
+const built = (name: string) => { try { return new Uint8Array(readFileSync(join(ROOT, "guest/build", name))); } catch { return undefined; } };
+const present = (xs: Array<Uint8Array | undefined>) => xs.filter((x): x is Uint8Array => x !== undefined);
+
+/** Bad input is allowed to be refused; anything else escapes as a bug. */
+function refusedOk(f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof UserError) return;
+    throw e;
+  }
+}
+
+// Fake RAM, made once per target: 32 MiB from 0 (Linux needs more than 1 MiB), content left over.
+let ram: GuestMemory | undefined;
+const memory = () => (ram ??= GuestMemory.fromBuffers([{ gpa: 0, size: 32 << 20 }]));
+
+const hlt = Uint8Array.of(0xf4);
+
+export const TARGETS: Target[] = [
+  {
+    name: "elf",
+    seeds: () => present([
+      buildElf({ bits: 64, entry: 0x100000, segments: [{ paddr: 0x100000, data: hlt }, { paddr: 0x200000, data: hlt, memsz: 0x1000 }] }),
+      buildElf({ bits: 32, entry: 0x100000, segments: [{ paddr: 0x100000, data: hlt }] }),
+      buildElf({ bits: 64, entry: 0xffffffff81000000n, segments: [{ paddr: 0x100000, vaddr: 0xffffffff81000000n, data: hlt }], noSections: true }),
+      built("demo.elf"), built("hello-32.elf"), built("hypercalls.elf"),
+    ]),
+    run: (input) => refusedOk(() => {
+      const file = classify("fuzz.elf", input);
+      const plan = planGuest(file, {});
+      if (plan.kind === "plain") PlainBoot.place(plan.guest, memory());
+    }),
+    cliArgs: (file) => ["-m", "32M", file],
+  },
+  {
+    name: "linux",
+    seeds: () => [
+      buildBzImage(),
+      buildElf({ bits: 64, entry: 0x1000000, segments: [{ paddr: 0x1000000, data: hlt }, { paddr: 0, data: pvhNote(0x1000000), type: 4 }] }),
+      buildElf({ bits: 64, entry: 0x1000000, segments: [{ paddr: 0x1000000, data: hlt, memsz: 0x10000 }] }),
+    ],
+    run: (input, rng) => refusedOk(() => {
+      const kernel = classify("fuzz-kernel", input);
+      const initrd = rng.below(2) === 0 ? undefined : { name: "initrd", bytes: new Uint8Array(rng.below(8 << 20)) };
+      const cmdline = "x".repeat(rng.below(3000));
+      LinuxBoot.place(memory(), { kernel, initrd, cmdline, rsdp: 0xe0000 });
+    }),
+    cliArgs: (file) => ["-m", "64M", "--kernel", file],
+  },
+  {
+    name: "raw",
+    seeds: () => present([built("hello-real.bin"), built("hello-long.bin"), built("hello-32.bin"), Uint8Array.of(0xf4)]),
+    run: (input, rng) => refusedOk(() => {
+      const mode = rng.pick(["real", "protected", "paged", "long"] as const);
+      const load = rng.pick([0, 0x1000, 0x7c00, 0x100000, 0x1fff000, 0x2000000, 0xfffff000, rng.below(64 << 20)]);
+      const entry = rng.below(2) === 0 ? undefined : load + rng.below(input.length + 2) - 1;
+      const plan = planGuest(classify("fuzz.bin", input), { mode, load, entry });
+      if (plan.kind === "plain") PlainBoot.place(plan.guest, memory());
+    }),
+    cliArgs: (file, rng) => ["-m", "32M", "--mode", rng.pick(["real", "protected", "long"]), file],
+  },
+  {
+    name: "devices",
+    // The input is a program of port accesses: 8 bytes each (device, offset, size, write?, value).
+    seeds: () => [new Uint8Array(64).map((_, i) => i * 37), new Uint8Array(256).fill(0xff), new Uint8Array(128)],
+    run: (input, rng) => runDevices(input, rng),
+  },
+  {
+    name: "exits",
+    // The input is a kvm_run page as KVM might (or a hostile kernel could never) leave it.
+    seeds: () => [ioExit(), mmioExit()],
+    run: (input) => runExit(input),
+  },
+];
+
+/** A drive in memory for the paravirtual disk. */
+function memoryDrive(sectors: number, readOnly: boolean): BlockBackend {
+  const bytes = new Uint8Array(sectors * 512);
+  return {
+    sectors, readOnly,
+    read: (offset, dst) => { if (offset + dst.length > bytes.length) throw new Error("read past the end"); dst.set(bytes.subarray(offset, offset + dst.length)); },
+    write: (offset, src) => { if (readOnly || offset + src.length > bytes.length) throw new Error("bad write"); bytes.set(src, offset); },
+    flush: () => {},
+  };
+}
+
+function devices(rng: Rng): Array<{ device: PortDevice; ports: number }> {
+  const m = memory();
+  const warn = () => {};
+  const map = buildMemoryMap(m.regions, [{ start: 0x10000, end: 0x20000 }]);
+  return [
+    { device: new PvBlock(m, [memoryDrive(64, false), memoryDrive(8, true)], warn), ports: 1 },
+    { device: new MemMapDevice(m, map, warn), ports: 2 },
+    {
+      device: new Hypercalls(m, 0x10000, {
+        write: () => {}, warn, exitCount: () => 1, ioCounts: () => ({ in: 1, out: 1 }),
+        translate: (gva) => (rng.below(4) === 0 ? undefined : gva),
+      }, rng.below(2) === 0), ports: 7,
+    },
+    { device: new Serial(() => {}, () => {}, () => {}), ports: 8 },
+    { device: new I8042(() => {}), ports: 5 },
+    { device: new Cmos(() => new Date(0)), ports: 2 },
+    { device: new Keyboard(), ports: 2 },
+    { device: new Timer(() => rng.below(1e6)), ports: 2 },
+    { device: new Console(() => {}), ports: 1 },
+    { device: new AcpiPm1Event(), ports: 4 },
+    { device: new AcpiPm1Control(() => {}), ports: 2 },
+  ];
+}
+
+/** The devices on a port bus, as a board puts them: what the guest reaches through exits. */
+function runDevices(input: Uint8Array, rng: Rng): void {
+  const bus = new PortBus();
+  const ds = devices(rng).map((d, i) => { bus.insert(i * 16, d.ports, `device ${i}`, d.device); return { base: i * 16, ports: d.ports }; });
+  const m = memory();
+  // The guest's RAM holds the input too, so disk requests and buffers point at fuzzed bytes.
+  m.write(0x1000, input.subarray(0, Math.min(input.length, 0x10000)));
+  const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  for (let at = 0; at + 8 <= input.length; at += 8) {
+    const d = ds[input[at]! % ds.length]!;
+    const offset = input[at + 1]! % d.ports;
+    const size = [1, 2, 4][input[at + 2]! % 3]!;
+    let value = dv.getUint32(at + 4, true);
+    // Addresses of guest structures: into RAM most of the time, anywhere otherwise.
+    if ((input[at + 3]! & 0x80) === 0) value %= m.size;
+    if (size < 4) value &= (1 << (8 * size)) - 1;
+    if ((input[at + 3]! & 1) === 1) bus.write(d.base + offset, size, value);
+    else {
+      const v = bus.read(d.base + offset, size);
+      if (!Number.isInteger(v) || v < 0 || v >= 2 ** (8 * size)) throw new Error(`read of ${size} bytes gave ${v}`);
+    }
+  }
+}
+
+function ioExit(): Uint8Array {
+  const run = new Uint8Array(3 * 4096);
+  const dv = new DataView(run.buffer);
+  dv.setUint32(B.kvm_run.offsetOf("exit_reason"), B.KVM_EXIT_IO, true);
+  dv.setUint8(B.runOffset(B.kvm_run_io, "direction"), B.KVM_EXIT_IO_OUT);
+  dv.setUint8(B.runOffset(B.kvm_run_io, "size"), 1);
+  dv.setUint16(B.runOffset(B.kvm_run_io, "port"), 0x42, true);
+  dv.setUint32(B.runOffset(B.kvm_run_io, "count"), 1, true);
+  dv.setBigUint64(B.runOffset(B.kvm_run_io, "data_offset"), 0x1000n, true);
+  return run;
+}
+
+function mmioExit(): Uint8Array {
+  const run = new Uint8Array(3 * 4096);
+  const dv = new DataView(run.buffer);
+  dv.setUint32(B.kvm_run.offsetOf("exit_reason"), B.KVM_EXIT_MMIO, true);
+  dv.setBigUint64(B.runOffset(B.kvm_run_mmio, "phys_addr"), 0xfee00000n, true);
+  dv.setUint32(B.runOffset(B.kvm_run_mmio, "len"), 4, true);
+  return run;
+}
+
+/** The exit handler on a kvm_run page of the real size: whatever is in it, it returns (a stop, or go on). */
+function runExit(input: Uint8Array): void {
+  const run = new Uint8Array(3 * 4096);
+  run.set(input.subarray(0, run.length));
+  const ports = new PortBus();
+  const m = memory();
+  ports.insert(0x42, 1, "console", new Console(() => {}));
+  ports.insert(0xf0, 1, "disk", new PvBlock(m, [memoryDrive(8, false)], () => {}));
+  ports.insert(0x3f8, 8, "serial", new Serial(() => {}, () => {}));
+  const mmio = new MmioBus();
+  mmio.insert(0xfee00000, 0x1000, "sink", { read: (_o, d) => d.fill(1), write: () => {} });
+  handleExit(makeExitContext(run, ports, mmio, new ExitStats(), new StopRequest()));
+}
