@@ -97,6 +97,24 @@ describe("bad files and command lines: status 2, one line, before any VM", () =>
   });
 });
 
+describe.skipIf(!hasKvm)("hosts and guests at the edges", () => {
+  test("guest RAM the host will not map: status 3 with the size asked for (said 0 MiB above 4 GiB)", () => {
+    const r = Bun.spawnSync(["sh", "-c", `ulimit -v 8000000; ${BIN} -m 64G --mode long ${guest("hello-long.bin")}`], { cwd: ROOT, stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("microvmm: cannot reserve 65536 MiB of guest RAM: mmap(guest RAM): ENOMEM (Cannot allocate memory) — lower --memory\n");
+    expect(r.exitCode).toBe(3);
+  });
+
+  test("the largest RAM, 512 GiB (its end past 512 GiB with the hole): the identity map reaches it and the guest runs", async () => {
+    const r = await runVmm(["-m", "512G", "--mode", "long", "--load", "0x803fff0000", guest("hello-long.bin")]);
+    expect(r).toEqual({ status: 0, stdout: "Hello, world!\nHello from long mode\n", stderr: "" });
+  }, 30_000);
+
+  test("Linux options with a plain guest are refused, not ignored", async () => {
+    oneLine(await runVmm(["--initrd", guest("hello-32.elf"), guest("hello-32.elf")]), 2,
+      "--initrd, --cmdline and --append go with a Linux kernel (--kernel, or a bzImage or PVH vmlinux as the guest)");
+  });
+});
+
 describe.skipIf(!hasKvm)("hostile guests", () => {
   test("a guest flooding bad requests and unclaimed MMIO: a few lines of each kind, the rest counted; the miss table stays bounded", async () => {
     const r = await runVmm(["--stats=json", "-m", "128M", "--mode", "long", guest("test-flood.bin")]);
