@@ -43,6 +43,9 @@ export interface BuildOptions extends Omit<VmCoreOptions, "memory"> {
   memorySize: number;
 }
 
+/** What every machine kind is built from; the kind adds its board's wiring and its boot input, and picks `irqchip`. */
+export type MachineBasics = Omit<BuildOptions, "irqchip">;
+
 export interface CoreStats {
   exits: { total: number; byReason: Record<string, number> };
   portIo: Array<{ port: string; in: number; out: number }>;

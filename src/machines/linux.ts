@@ -6,7 +6,7 @@ import { LEGACY_HOLE_END } from "../arch/layout";
 import { LinuxBoot, type LinuxBootOptions } from "../boot/linux";
 import { LINUX_ACPI, LinuxBoard, type LinuxWiring } from "../boards/linux";
 import { BadInputError } from "../errors";
-import { Machine } from "../machine";
+import { Machine, type MachineBasics } from "../machine";
 
 /**
  * The default command line, each option there for a reason:
@@ -23,13 +23,7 @@ import { Machine } from "../machine";
 export const DEFAULT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off nomodules 8250.nr_uarts=1 " +
   "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd no_timer_check";
 
-export interface LinuxOptions extends LinuxWiring, Omit<LinuxBootOptions, "rsdp"> {
-  memorySize: number;
-  kvmPath: string;
-  warn: (line: string) => void;
-  reportMmioMisses: boolean;
-  trace?: (line: string) => void;
-}
+export type LinuxOptions = MachineBasics & LinuxWiring & Omit<LinuxBootOptions, "rsdp">;
 
 export type LinuxMachine = Machine & { readonly board: LinuxBoard; readonly boot: LinuxBoot };
 

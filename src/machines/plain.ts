@@ -1,15 +1,10 @@
 // The plain machine: the plain boot protocol (ELF or raw, in a CPU mode) on the course board.
 import { PlainBoot, type PlainGuest } from "../boot/plain";
 import { CourseBoard, type CourseWiring } from "../boards/course";
-import { Machine } from "../machine";
+import { Machine, type MachineBasics } from "../machine";
 
-export interface PlainOptions extends Omit<CourseWiring, "memoryMap" | "scratch"> {
-  memorySize: number;
-  kvmPath: string;
+export interface PlainOptions extends MachineBasics, Omit<CourseWiring, "memoryMap" | "scratch"> {
   guest: PlainGuest;
-  warn: (line: string) => void;
-  reportMmioMisses: boolean;
-  trace?: (line: string) => void;
 }
 
 export type PlainMachine = Machine & { readonly board: CourseBoard; readonly boot: PlainBoot };
