@@ -51,6 +51,7 @@ export function buildGuests(): void {
   cGuest64("demo", ["guest/demo.c"]);
   cGuest64("demo-50ms", ["guest/demo.c"], ["-DTICK_MS=50"]);
   cGuest64("hypercalls", ["guest/hypercalls.c"]);
+  cGuest64("test-order", ["guest/test-order.c"]);
   cGuest64("test-hostile", ["guest/test-hostile.c"]);
   for (const g of ["disk", "sysinfo", "test-disk-errors", "test-disk-kill"]) cGuest64(g, [`guest/${g}.c`]);
   cGuest64("matrix-inc", ["guest/matrix.c"], ["-DPORT=0x10", "-DSTEP=1"]);
@@ -64,6 +65,8 @@ export function buildGuests(): void {
   rawGuest("hello-long", "guest/hello-long.S", 64);
   elfGuest("hello-32", "guest/hello-32.S", 32, 0x100000);
   rawGuest("bench-out", "guest/bench-out.S", 16);
+  rawGuest("bench-print", "guest/bench-print.S", 16);
+  rawGuest("bench-print-rep", "guest/bench-print-rep.S", 16);
   for (const t of ["kbd-noack", "timer-noack", "triple-fault", "io-sizes", "spin", "mmio", "flood"]) {
     rawGuest(`test-${t}`, `guest/test-${t}.S`, 64);
   }

@@ -35,6 +35,8 @@ export interface CliOptions extends VmOptions {
   version: boolean;
   stats: false | "text" | "json";
   trace: boolean;
+  /** Console and debugcon writes may wait in KVM's coalesced ring (default), or each exits. */
+  coalesce: boolean;
   kvmPath: string;
   /** With --vm: the VMs, each with the options given before any --vm plus its own. */
   vms: VmOptions[];
@@ -89,6 +91,8 @@ Options:
                       switch; =json prints them as one JSON object
       --trace         print one line per VM exit to stderr: reason, port or address, size,
                       direction, data
+      --no-coalesce   every console and debugcon byte exits to microvmm (by default they wait
+                      in KVM's coalesced ring, many per exit; counts and output are the same)
       --regs          at exit, print the vCPU registers to stderr, one per line
       --peek ADDR[:LEN]  at exit, hex-dump LEN bytes (default ${PEEK_DEFAULT}) of guest-physical
                       memory at ADDR to stderr; repeatable
@@ -186,7 +190,7 @@ function parseVm(text: string, defaults: VmOptions): VmOptions {
 
 export function parseArgs(argv: readonly string[]): CliOptions {
   const o: CliOptions = {
-    help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, regs: false, peeks: [],
+    help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, coalesce: true, regs: false, peeks: [],
     disks: [], memmap: false, noHostAddresses: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS, append: [],
   };
   // VM options go to the VM being described: the last --vm, or, before any, the defaults.
@@ -221,6 +225,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         else throw new BadInputError(`bad --stats=${inline}: --stats or --stats=json`);
         break;
       case "--trace": o.trace = true; break;
+      case "--no-coalesce": o.coalesce = false; break;
       case "--regs": vm.regs = true; break;
       case "--peek": vm.peeks.push(parsePeek(value())); break;
       case "--disk": vm.disks.push(parseDiskSpec(value())); break;

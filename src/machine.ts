@@ -54,6 +54,8 @@ export interface CoreStats {
   kvmRun: { size: number; hostVirtual: string };
   /** KVM_RUN calls that returned EINTR: a kick for host input, or a signal (slice timer, SIGTERM…). */
   interrupted: { kicks: number; signals: number };
+  /** Port writes that waited in KVM's coalesced ring instead of exiting (also counted as I/O exits above). */
+  coalesced: number;
   /** Problems the guest caused, by kind (printed or only counted). */
   guestReports: Record<string, number>;
 }
@@ -108,6 +110,7 @@ export class Machine {
   }
 
   finish(): void {
+    this.core.drainCoalesced();
     this.board.finish();
   }
 
@@ -141,6 +144,7 @@ export class Machine {
     for (const m of c.memory) lines.push(`  guest RAM ${m.guestPhysical} (${Math.floor(m.size / 2 ** 20)} MiB) at host ${m.hostVirtual}`);
     lines.push(`  kvm_run: ${c.kvmRun.size} bytes at host ${c.kvmRun.hostVirtual}`);
     lines.push(`  KVM_RUN interrupted: ${c.interrupted.kicks} by input, ${c.interrupted.signals} by signals (slice timer and others)`);
+    if (c.coalesced > 0) lines.push(`  coalesced: ${c.coalesced} of the port writes above waited in KVM's ring instead of exiting`);
     lines.push(...this.boot.stats().lines);
     return lines.join("\n") + "\n";
   }
@@ -158,6 +162,7 @@ export class Machine {
       memory: memory.regions.map((r) => ({ guestPhysical: hex(r.gpa), size: r.size, hostVirtual: hex(r.hostAddr) })),
       kvmRun: { size: vcpu.runSize, hostVirtual: hex(vcpu.runAddr) },
       interrupted: { kicks: s.kicks, signals: s.signals },
+      coalesced: s.coalesced,
       guestReports: Object.fromEntries(this.core.reports.counts),
     };
   }

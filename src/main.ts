@@ -145,6 +145,7 @@ function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: Disk
     input,
     warn,
     reportMmioMisses: o.trace || o.stats !== false,
+    coalesce: o.coalesce,
     trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
     drives,
     noHostAddresses: v.noHostAddresses,

@@ -5,7 +5,7 @@
 import type { MemMapEntry } from "../arch/memmap";
 import type { VmCore } from "../core/vm";
 import { Console } from "../devices/console";
-import { HYPERCALL_PORTS, Hypercalls } from "../devices/hypercall";
+import { HC_DEBUGCON, HYPERCALL_PORTS, Hypercalls } from "../devices/hypercall";
 import { Keyboard } from "../devices/keyboard";
 import { MemMapDevice } from "../devices/memmap";
 import { NullHypercall } from "../devices/null-hypercall";
@@ -75,6 +75,10 @@ export class CourseBoard implements Board {
     ports.insert(HYPERCALL_PORT, HYPERCALL_PORTS, "hypercall", this.hypercalls);
     ports.insert(DISK_DOORBELL_PORT, 1, "disk", this.disk);
     ports.insert(MEMMAP_PORT, 2, "memmap", this.memmap);
+    // The console and debugcon are write-only and the guest sees no effect of a write: their
+    // bytes can wait in KVM's ring (many per exit) instead of leaving the guest one by one.
+    core.coalescePortWrites(CONSOLE_PORT, 1);
+    core.coalescePortWrites(HYPERCALL_PORT + HC_DEBUGCON, 1);
   }
 
   get keys() {

@@ -6,14 +6,17 @@
 import { applyCpuidPolicy } from "../arch/cpuid";
 import { IDENTITY_MAP_ADDR, TSS_ADDR } from "../arch/layout";
 import { KVM_PIT_SPEAKER_DUMMY } from "../kvm/bindings";
-import { KVM_CAP_SET_TSS_ADDR } from "../kvm/ioctls";
+import { KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_SET_TSS_ADDR } from "../kvm/ioctls";
 import { CpuidTable, Kvm, type Vcpu, type Vm } from "../kvm/kvm";
 import type { GuestMemory } from "../memory/guest-memory";
 import { MmioBus, PortBus, type MissReporter } from "../vcpu/bus";
 import { formatRegisters } from "../vcpu/dump";
 import { makeExitContext, type ExitContext } from "../vcpu/exits";
 import { POLLED, runSlice, runVcpu, type HostHooks, type Pacing, type SliceAlarm } from "../vcpu/runner";
+import { CoalescedRing } from "../vcpu/coalesced";
 import { ExitStats } from "../vcpu/stats";
+
+const RING_PAGE = 4096;
 import { GuestReports } from "./reports";
 import { StopRequest, type VmStop } from "./stop";
 
@@ -29,6 +32,8 @@ export interface VmCoreOptions {
   reportMmioMisses: boolean;
   /** One line per VM exit (--trace); undefined when not tracing. */
   trace?: (line: string) => void;
+  /** Let writes to ports a board marks coalescable wait in KVM's ring (default); false: every write exits (--no-coalesce). */
+  coalesce?: boolean;
 }
 
 export class VmCore {
@@ -41,9 +46,13 @@ export class VmCore {
   readonly reports: GuestReports;
   readonly vcpus: Vcpu[] = [];
   private readonly exitContexts: ExitContext[] = [];
+  private readonly coalesce: boolean;
+  /** The coalesced-write ring's page in each vCPU mapping, once a port range is coalesced. */
+  private ringPage: number | undefined;
 
   private constructor(readonly memory: GuestMemory, private readonly kvm: Kvm, private readonly vm: Vm,
     readonly irqchip: boolean, private readonly trace: ((line: string) => void) | undefined, o: VmCoreOptions) {
+    this.coalesce = o.coalesce ?? true;
     const reports = new GuestReports(o.warn);
     this.reports = reports;
     // Each unclaimed port and address is reported the first time only (the buses count the rest).
@@ -87,8 +96,33 @@ export class VmCore {
     const vcpu = this.vm.createVcpu(this.vcpus.length);
     vcpu.setCpuid2(CpuidTable.fromEntries(applyCpuidPolicy(this.kvm.getSupportedCpuid().entries(), vcpu.id)));
     this.vcpus.push(vcpu);
-    this.exitContexts.push(makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, this.stop, this.trace));
+    const ctx = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, this.stop, this.trace);
+    this.exitContexts.push(ctx);
+    if (this.ringPage !== undefined) ctx.ring = this.ringFor(vcpu);
     return vcpu;
+  }
+
+  /**
+   * Lets guest writes to ports [base, base + length) wait in KVM's coalesced ring instead of each
+   * exiting (KVM_CAP_COALESCED_PIO): only for write-only ports whose writes the guest cannot see
+   * the effect of (a console). Returns false, changing nothing, where KVM cannot.
+   */
+  coalescePortWrites(base: number, length: number): boolean {
+    if (!this.coalesce) return false;
+    if (this.ringPage === undefined) {
+      const page = this.kvm.checkExtension(KVM_CAP_COALESCED_MMIO);
+      if (page <= 0 || this.kvm.checkExtension(KVM_CAP_COALESCED_PIO) <= 0) return false;
+      if ((page + 1) * RING_PAGE > this.kvm.getVcpuMmapSize()) return false;
+      this.ringPage = page;
+    }
+    this.vm.registerCoalescedMmio(base, length, true);
+    this.vcpus.forEach((v, i) => { this.exitContexts[i]!.ring ??= this.ringFor(v); });
+    return true;
+  }
+
+  private ringFor(vcpu: Vcpu): CoalescedRing {
+    const at = this.ringPage! * RING_PAGE;
+    return new CoalescedRing(vcpu.run.subarray(at, at + RING_PAGE), this.ports, this.stats, this.trace);
   }
 
   /** The boot vCPU. */
@@ -106,6 +140,11 @@ export class VmCore {
   /** Runs the boot vCPU until the guest stops or the host stops it, in slices as `pacing` says. */
   run(host: HostHooks, pacing: Pacing = POLLED): Promise<VmStop> {
     return runVcpu(this.vcpu, this.exitContexts[0]!, host, pacing);
+  }
+
+  /** Hands queued coalesced writes to their devices (the run loop does this itself; for the VM's end). */
+  drainCoalesced(): void {
+    for (const ctx of this.exitContexts) ctx.ring?.drain();
   }
 
   /** Runs the boot vCPU until `deadline` (performance.now() ms): why it stopped, or undefined. */

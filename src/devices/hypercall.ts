@@ -6,7 +6,8 @@
 //   0xEA out 32  print the value in decimal and "\n"
 //   0xEB in 32   VM exits so far, this one included
 //   0xEC out 32  print the NUL-terminated string at this address (one exit, any length)
-//   0xED in 32   address of "IO in: X\nIO out: Y\n", written by the VMM into its scratch page
+//   0xED in 32   address of "IO in: X\nIO out: Y\n", written by the VMM into its scratch page:
+//                each call its own slot (SNAPSHOT_SLOTS in turn), so earlier answers stay as they were
 //   0xEE out 32  remember a guest-virtual address; 0xEF in 32 gives its host virtual address
 //                (low 32 bits), or prints "Invalid GVA" and gives 0
 // Why 0xEF hands out a host address: the course exercise it serves makes the VMM walk the whole
@@ -26,6 +27,10 @@ export const HC_IO_COUNTS = 4;
 export const HC_SET_GVA = 5;
 export const HC_TRANSLATE = 6;
 export const HYPERCALL_PORTS = 7;
+
+/** 0xED's answers: this many in the scratch page, each SNAPSHOT_SIZE bytes, used in turn. */
+export const SNAPSHOT_SIZE = 64;
+export const SNAPSHOT_SLOTS = 0x1000 / SNAPSHOT_SIZE;
 
 /** Longest string 0xEC prints; a longer one (no NUL within it) is refused. */
 export const STRING_MAX = 64 << 10;
@@ -54,6 +59,7 @@ export class Hypercalls implements PortDevice {
     debugcon: 0, printDecimal: 0, exitCount: 0, printString: 0, ioCounts: 0, setGva: 0, translate: 0,
   };
   private gva = 0;
+  private nextSnapshot = 0;
   private readonly byte = new Uint8Array(1);
 
   /** `scratch` is a guest-physical page the VMM owns (not part of the image or the stack). */
@@ -94,8 +100,9 @@ export class Hypercalls implements PortDevice {
       case HC_IO_COUNTS: {
         const c = this.host.ioCounts();
         const text = encoder.encode(`IO in: ${c.in}\nIO out: ${c.out}\n\0`);
-        this.memory.write(this.scratch, text, "hypercall scratch page");
-        value = this.scratch;
+        value = this.scratch + this.nextSnapshot * SNAPSHOT_SIZE;
+        this.nextSnapshot = (this.nextSnapshot + 1) % SNAPSHOT_SLOTS;
+        this.memory.write(value, text, "hypercall scratch page");
         break;
       }
       case HC_TRANSLATE:

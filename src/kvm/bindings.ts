@@ -54,6 +54,13 @@ export const kvm_msr_entry = struct("kvm_msr_entry", { index: "u32", reserved: "
 export const kvm_msrs = struct("kvm_msrs", { nmsrs: "u32", pad: "u32" });
 
 export const kvm_irq_level = struct("kvm_irq_level", { irq: "u32", level: "u32" });
+
+/** KVM_REGISTER_COALESCED_MMIO: writes to [addr, addr + size) are queued, not exited for; `pio` 1 for ports. */
+export const kvm_coalesced_mmio_zone = struct("kvm_coalesced_mmio_zone", { addr: "u64", size: "u32", pio: "u32" });
+/** One queued write in the ring. */
+export const kvm_coalesced_mmio = struct("kvm_coalesced_mmio", { phys_addr: "u64", len: "u32", pio: "u32", data: ["u8", 8] });
+/** The ring's header (KVM advances `last`, user space `first`); entries follow it to the end of the page. */
+export const kvm_coalesced_mmio_ring = struct("kvm_coalesced_mmio_ring", { first: "u32", last: "u32" });
 export const kvm_pit_config = struct("kvm_pit_config", { flags: "u32", pad: ["u32", 15] });
 export const KVM_PIT_SPEAKER_DUMMY = 1;
 

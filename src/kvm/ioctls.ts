@@ -1,6 +1,6 @@
 // ioctl request numbers, computed the way <asm-generic/ioctl.h> does: dir(2) | size(14) | type(8) | nr(8).
 import {
-  kvm_cpuid2, kvm_fpu, kvm_irq_level, kvm_pit_config, kvm_msrs, kvm_regs, kvm_sregs, kvm_translation, kvm_userspace_memory_region,
+  kvm_coalesced_mmio_zone, kvm_cpuid2, kvm_fpu, kvm_irq_level, kvm_pit_config, kvm_msrs, kvm_regs, kvm_sregs, kvm_translation, kvm_userspace_memory_region,
 } from "./bindings";
 
 const IOC_NRBITS = 8;
@@ -40,6 +40,7 @@ export const KVM_SET_TSS_ADDR = _IO(KVMIO, 0x47);
 export const KVM_SET_IDENTITY_MAP_ADDR = _IOW(KVMIO, 0x48, 8);
 export const KVM_CREATE_IRQCHIP = _IO(KVMIO, 0x60);
 export const KVM_IRQ_LINE = _IOW(KVMIO, 0x61, kvm_irq_level.size);
+export const KVM_REGISTER_COALESCED_MMIO = _IOW(KVMIO, 0x67, kvm_coalesced_mmio_zone.size);
 export const KVM_CREATE_PIT2 = _IOW(KVMIO, 0x77, kvm_pit_config.size);
 
 // On a vCPU fd.
@@ -58,10 +59,13 @@ export const KVM_SET_CPUID2 = _IOW(KVMIO, 0x90, kvm_cpuid2.size);
 export const IOCTLS: Record<string, number> = {
   KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE,
   KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_SET_TSS_ADDR,
-  KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP, KVM_IRQ_LINE, KVM_CREATE_PIT2, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
+  KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP, KVM_IRQ_LINE, KVM_REGISTER_COALESCED_MMIO, KVM_CREATE_PIT2, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
   KVM_TRANSLATE, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2,
 };
 
 // KVM_CAP_* numbers for KVM_CHECK_EXTENSION.
 export const KVM_CAP_SET_TSS_ADDR = 4;
+/** Answers with the page (in the vCPU mapping) that holds the coalesced-write ring. */
+export const KVM_CAP_COALESCED_MMIO = 15;
+export const KVM_CAP_COALESCED_PIO = 162;
 export const KVM_CAP_IMMEDIATE_EXIT = 136;

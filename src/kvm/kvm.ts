@@ -5,7 +5,7 @@ import * as libc from "../libc/libc";
 import { E2BIG, EACCES, EINVAL, ENOENT, ENODEV, ENOTTY, ENXIO, EPERM } from "../libc/errno";
 import { HostError } from "../errors";
 import {
-  kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
+  kvm_coalesced_mmio_zone, kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
   kvm_pit_config, kvm_run, kvm_translation, kvm_userspace_memory_region,
   type KvmCpuidEntry2, type KvmFpu, type KvmRegs, type KvmSregs,
 } from "./bindings";
@@ -118,6 +118,12 @@ export class Vm {
   /** KVM_CREATE_PIT2: the 8254 timer in the kernel (after the irqchip). */
   createPit2(flags: number): void {
     libc.ioctl(this.fd, K.KVM_CREATE_PIT2, kvm_pit_config.encode({ flags, pad: [] }), "KVM_CREATE_PIT2");
+  }
+
+  /** KVM_REGISTER_COALESCED_MMIO: writes to the zone wait in the ring instead of exiting. */
+  registerCoalescedMmio(addr: number, size: number, pio: boolean): void {
+    const zone = kvm_coalesced_mmio_zone.encode({ addr: BigInt(addr), size, pio: pio ? 1 : 0 });
+    libc.ioctl(this.fd, K.KVM_REGISTER_COALESCED_MMIO, zone, "KVM_REGISTER_COALESCED_MMIO");
   }
 
   /** KVM_IRQ_LINE: sets a GSI's level on the in-kernel irqchip. */

@@ -42,6 +42,8 @@ export interface MachineOptions {
   warn: (line: string) => void;
   /** Print unclaimed MMIO accesses too, not only unclaimed ports. */
   reportMmioMisses: boolean;
+  /** False: every port write exits, none waits in KVM's coalesced ring. */
+  coalesce?: boolean;
   trace?: (line: string) => void;
   /** Plain guests: hypercall 0xEF gives guest-physical addresses, not host ones. */
   noHostAddresses?: boolean;

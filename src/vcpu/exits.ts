@@ -10,6 +10,7 @@ import {
 import { ExitStatus } from "../errors";
 import { failed, type StopRequest, type VmStop } from "../core/stop";
 import type { MmioBus, PortBus } from "./bus";
+import type { CoalescedRing } from "./coalesced";
 import type { ExitStats } from "./stats";
 
 const EXIT_REASON = kvm_run.offsetOf("exit_reason");
@@ -49,17 +50,21 @@ export interface ExitContext {
   readonly mmioData: Uint8Array[];
   /** A device whose access ends the VM asks here; the exit that made the access returns it. */
   readonly stop: StopRequest;
+  /** Writes KVM queued instead of exiting (coalesced ports): drained before each exit is handled. */
+  ring: CoalescedRing | undefined;
 }
 
 export function makeExitContext(run: Uint8Array, ports: PortBus, mmio: MmioBus, stats: ExitStats, stop: StopRequest,
   trace?: (line: string) => void): ExitContext {
   const mmioData: Uint8Array[] = [];
   for (let n = 0; n <= 8; n++) mmioData.push(run.subarray(MMIO_DATA, MMIO_DATA + n));
-  return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData, stop };
+  return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData, stop, ring: undefined };
 }
 
 /** Handles the exit KVM_RUN just reported. Returns undefined to keep running, or why to stop. */
 export function handleExit(ctx: ExitContext): VmStop | undefined {
+  // Writes queued before this exit happened before it.
+  if (ctx.ring !== undefined) ctx.ring.drain();
   const v = ctx.runView;
   const reason = v.getUint32(EXIT_REASON, true);
   ctx.stats.countExit(reason);

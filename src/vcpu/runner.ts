@@ -134,6 +134,8 @@ export function runSlice(vcpu: RunnableVcpu, ctx: ExitContext, deadline: number,
     }
   } finally {
     timer.disarm();
+    // Whatever the guest wrote to coalesced ports before the slice ended reaches its device now.
+    ctx.ring?.drain();
   }
 }
 

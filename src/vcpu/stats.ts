@@ -1,5 +1,5 @@
 // Counters the exit loop keeps for --stats, --trace and the exit-count hypercalls.
-import { EXIT_REASON_NAMES } from "../kvm/bindings";
+import { EXIT_REASON_NAMES, KVM_EXIT_IO } from "../kvm/bindings";
 
 export interface PortCounts { in: number; out: number }
 
@@ -16,10 +16,19 @@ export class ExitStats {
   /** KVM_RUN calls that returned EINTR: a kick for host input (immediate_exit), or a signal (slice timer, SIGTERM…). */
   kicks = 0;
   signals = 0;
+  /** Port writes that waited in the coalesced ring instead of exiting (counted as I/O exits too). */
+  coalesced = 0;
 
   countExit(reason: number): void {
     this.total++;
     this.byReason[reason < 64 ? reason : 0]!++;
+  }
+
+  /** A write from the coalesced ring: the I/O exit it stands for. */
+  countCoalesced(port: number): void {
+    this.coalesced++;
+    this.countExit(KVM_EXIT_IO);
+    this.countPort(port, true);
   }
 
   countPort(port: number, out: boolean): void {
