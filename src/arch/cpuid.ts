@@ -1,7 +1,9 @@
 // The CPUID a guest sees: what KVM supports (vendor, family, features pass through), with the
 // policy applied: no VMX or SVM (no nested virtualization offered), the hypervisor bit set, the
-// KVM leaves present, and each vCPU's own APIC ID.
-import type { KvmCpuidEntry2 } from "../kvm/bindings";
+// KVM leaves present, and each vCPU's own APIC ID. It edits the table's bytes as KVM returned
+// them (KVM_GET_SUPPORTED_CPUID → KVM_SET_CPUID2 needs no decoding: that costs a millisecond).
+import { kvm_cpuid2, kvm_cpuid_entry2 } from "../kvm/bindings";
+import { CpuidTable } from "../kvm/kvm";
 
 export const CPUID_1_ECX_VMX = 1 << 5;
 export const CPUID_1_ECX_HYPERVISOR = 1 << 31;
@@ -11,22 +13,39 @@ export const KVM_SIGNATURE = [0x4b4d564b, 0x564b4d56, 0x0000004d] as const;
 export const KVM_CPUID_SIGNATURE = 0x40000000;
 export const KVM_CPUID_FEATURES = 0x40000001;
 
-export function applyCpuidPolicy(supported: readonly KvmCpuidEntry2[], vcpuId: number): KvmCpuidEntry2[] {
-  const out = supported.map((e) => ({ ...e, padding: [...e.padding] }));
-  for (const e of out) {
-    if (e.function === 1) {
-      e.ecx = ((e.ecx & ~CPUID_1_ECX_VMX) | CPUID_1_ECX_HYPERVISOR) >>> 0;
-      e.ebx = ((e.ebx & 0x00ffffff) | (vcpuId << 24)) >>> 0; // initial APIC ID
-    } else if (e.function === 0x80000001) {
-      e.ecx = (e.ecx & ~CPUID_80000001_ECX_SVM) >>> 0;
+/** A copy of `supported` with the policy applied for vCPU `vcpuId`; `supported` is not changed. */
+export function applyCpuidPolicy(supported: CpuidTable, vcpuId: number): CpuidTable {
+  const n = supported.length;
+  const size = kvm_cpuid_entry2.size;
+  const field = { function: kvm_cpuid_entry2.offsetOf("function"), ebx: kvm_cpuid_entry2.offsetOf("ebx"), ecx: kvm_cpuid_entry2.offsetOf("ecx") };
+  const at = (i: number, f: keyof typeof field) => kvm_cpuid2.size + i * size + field[f];
+  const src = new DataView(supported.bytes.buffer, supported.bytes.byteOffset, supported.bytes.byteLength);
+  let signature = false;
+  let features = false;
+  for (let i = 0; i < n; i++) {
+    const fn = src.getUint32(at(i, "function"), true);
+    signature ||= fn === KVM_CPUID_SIGNATURE;
+    features ||= fn === KVM_CPUID_FEATURES;
+  }
+  const bytes = new Uint8Array(kvm_cpuid2.size + (n + (signature ? 0 : 1)) * size);
+  bytes.set(supported.bytes.subarray(0, kvm_cpuid2.size + n * size));
+  const dv = new DataView(bytes.buffer);
+  const update = (i: number, reg: "ebx" | "ecx", f: (v: number) => number) => dv.setUint32(at(i, reg), f(dv.getUint32(at(i, reg), true)) >>> 0, true);
+  for (let i = 0; i < n; i++) {
+    const fn = dv.getUint32(at(i, "function"), true);
+    if (fn === 1) {
+      update(i, "ecx", (ecx) => (ecx & ~CPUID_1_ECX_VMX) | CPUID_1_ECX_HYPERVISOR);
+      update(i, "ebx", (ebx) => (ebx & 0x00ffffff) | (vcpuId << 24)); // initial APIC ID
+    } else if (fn === 0x80000001) {
+      update(i, "ecx", (ecx) => ecx & ~CPUID_80000001_ECX_SVM);
     }
   }
-  if (!out.some((e) => e.function === KVM_CPUID_SIGNATURE)) {
-    const features = out.some((e) => e.function === KVM_CPUID_FEATURES);
-    out.push({
+  if (!signature) {
+    kvm_cpuid_entry2.write(dv, {
       function: KVM_CPUID_SIGNATURE, index: 0, flags: 0, eax: features ? KVM_CPUID_FEATURES : 0,
       ebx: KVM_SIGNATURE[0], ecx: KVM_SIGNATURE[1], edx: KVM_SIGNATURE[2], padding: [0, 0, 0],
-    });
+    }, kvm_cpuid2.size + n * size);
   }
-  return out;
+  dv.setUint32(kvm_cpuid2.offsetOf("nent"), n + (signature ? 0 : 1), true);
+  return new CpuidTable(bytes);
 }

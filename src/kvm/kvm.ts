@@ -126,6 +126,12 @@ export class Vm {
     libc.ioctl(this.fd, K.KVM_REGISTER_COALESCED_MMIO, zone, "KVM_REGISTER_COALESCED_MMIO");
   }
 
+  /** KVM_UNREGISTER_COALESCED_MMIO. */
+  unregisterCoalescedMmio(addr: number, size: number, pio: boolean): void {
+    const zone = kvm_coalesced_mmio_zone.encode({ addr: BigInt(addr), size, pio: pio ? 1 : 0 });
+    libc.ioctl(this.fd, K.KVM_UNREGISTER_COALESCED_MMIO, zone, "KVM_UNREGISTER_COALESCED_MMIO");
+  }
+
   /** KVM_IRQ_LINE: sets a GSI's level on the in-kernel irqchip. */
   irqLine(irq: number, level: boolean): void {
     this.irqLevel[0] = irq;
