@@ -1,5 +1,6 @@
 /* Prints the same 100 000 bytes as bench-print.S, a line per `rep outsb` (100 bytes per
  * instruction) instead of one `outb` per byte. Real mode, loaded at 0. */
+#include "include/line100.inc"
   .code16
   .globl _start
 _start:
@@ -13,13 +14,4 @@ _start:
   jnz 1b
   hlt
 line:
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "abcdefghi\n"
+  LINE100

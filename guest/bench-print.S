@@ -1,5 +1,6 @@
 /* Prints 100 000 bytes on the console port: 1000 lines of "0123456789" × 9 + "abcdefghi\n".
  * Real mode, loaded at 0, so the C loop in bench/ can run it too. */
+#include "include/line100.inc"
   .code16
   .globl _start
 _start:
@@ -16,13 +17,4 @@ _start:
   jnz 1b
   hlt
 line:
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "0123456789"
-  .ascii "abcdefghi\n"
+  LINE100
