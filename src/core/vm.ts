@@ -134,7 +134,12 @@ export class VmCore {
 
   /** Counts exiting writes to the ranges that wait for the ring; turns the ring on for a range at COALESCE_AFTER. */
   private watchWrites(): void {
-    const onPortWrite = this.waiting.length === 0 ? undefined : (port: number) => {
+    let watched: Uint8Array | undefined;
+    if (this.waiting.length > 0) {
+      watched = new Uint8Array(0x10000);
+      for (const w of this.waiting) watched.fill(1, w.base, w.base + w.length);
+    }
+    const onWatchedWrite = (port: number) => {
       const z = this.waiting.find((w) => port >= w.base && port < w.base + w.length);
       if (z === undefined || ++z.writes < COALESCE_AFTER) return;
       this.vm.registerCoalescedMmio(z.base, z.length, true);
@@ -143,7 +148,10 @@ export class VmCore {
       this.vcpus.forEach((v, i) => { this.exitContexts[i]!.ring ??= this.ringFor(v); });
       this.watchWrites();
     };
-    for (const ctx of this.exitContexts) ctx.onPortWrite = onPortWrite;
+    for (const ctx of this.exitContexts) {
+      ctx.watchedPorts = watched;
+      ctx.onWatchedWrite = onWatchedWrite;
+    }
   }
 
   private ringFor(vcpu: Vcpu): CoalescedRing {

@@ -52,15 +52,20 @@ export interface ExitContext {
   readonly stop: StopRequest;
   /** Writes KVM queued instead of exiting (coalesced ports): drained before each exit is handled. */
   ring: CoalescedRing | undefined;
-  /** Told of each port write that exited, while some port waits to be coalesced; undefined otherwise. */
-  onPortWrite: ((port: number) => void) | undefined;
+  /**
+   * While some ports wait to be coalesced: a flag per port (1: watched), and who is told of each
+   * exiting write to a watched port. Undefined otherwise (the usual case: no cost per exit).
+   */
+  watchedPorts: Uint8Array | undefined;
+  onWatchedWrite: (port: number) => void;
 }
 
 export function makeExitContext(run: Uint8Array, ports: PortBus, mmio: MmioBus, stats: ExitStats, stop: StopRequest,
   trace?: (line: string) => void): ExitContext {
   const mmioData: Uint8Array[] = [];
   for (let n = 0; n <= 8; n++) mmioData.push(run.subarray(MMIO_DATA, MMIO_DATA + n));
-  return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData, stop, ring: undefined, onPortWrite: undefined };
+  return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData, stop, ring: undefined,
+    watchedPorts: undefined, onWatchedWrite: () => {} };
 }
 
 /** Handles the exit KVM_RUN just reported. Returns undefined to keep running, or why to stop. */
@@ -130,7 +135,7 @@ function handleIo(ctx: ExitContext): VmStop | undefined {
     if (out) {
       const value = size === 1 ? v.getUint8(at) : size === 2 ? v.getUint16(at, true) : v.getUint32(at, true);
       ctx.ports.write(port, size, value);
-      if (ctx.onPortWrite !== undefined) ctx.onPortWrite(port);
+      if (ctx.watchedPorts !== undefined && ctx.watchedPorts[port] !== 0) ctx.onWatchedWrite(port);
     } else {
       const value = ctx.ports.read(port, size);
       if (size === 1) v.setUint8(at, value); else if (size === 2) v.setUint16(at, value, true); else v.setUint32(at, value, true);
