@@ -2,9 +2,8 @@
 // first kvm_run.immediate_exit = 1, so a KVM_RUN entered after this returns EINTR at once, then a
 // signal to the vCPU's thread, for a KVM_RUN already running. Without KVM_CAP_IMMEDIATE_EXIT only
 // the signal is sent, and one landing just before KVM_RUN is entered waits for the next signal.
-// The Vcpu describes itself as a KickTarget on its own thread; the kicking thread calls kick().
-import { toArrayBuffer, type Pointer } from "bun:ffi";
-import * as libc from "../libc/libc";
+// The Vcpu describes itself as a KickTarget on its own thread; the input worker does the kicking
+// (host/input-worker.ts, a thread of its own that imports nothing at run time).
 
 /** The kick's signal. Its handler (installed by the runner) does nothing: the EINTR is the point. */
 export const KICK_SIGNAL = "SIGALRM";
@@ -18,16 +17,6 @@ export interface KickTarget {
   kvmRun: number;
   /** Offset of immediate_exit in kvm_run, or -1 when KVM does not honour it. */
   immediateExit: number;
-}
-
-/** Kicks the vCPU; call from any thread of this process. */
-export function kick(target: KickTarget, run = kickView(target)): void {
-  if (run !== undefined) run[target.immediateExit] = 1;
-  libc.pthreadKill(target.thread, KICK_SIGNO);
-}
-
-/** A view of kvm_run up to immediate_exit, made once by the kicking thread. */
-export function kickView(target: KickTarget): Uint8Array | undefined {
-  if (target.immediateExit < 0) return undefined;
-  return new Uint8Array(toArrayBuffer(target.kvmRun as unknown as Pointer, 0, target.immediateExit + 1));
+  /** The signal to send the thread (KICK_SIGNO). */
+  signal: number;
 }

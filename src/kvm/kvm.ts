@@ -10,7 +10,7 @@ import {
   type KvmCpuidEntry2, type KvmFpu, type KvmRegs, type KvmSregs,
 } from "./bindings";
 import * as K from "./ioctls";
-import type { KickTarget } from "./kick";
+import { KICK_SIGNO, type KickTarget } from "./kick";
 
 const IMMEDIATE_EXIT = kvm_run.offsetOf("immediate_exit");
 
@@ -179,7 +179,7 @@ export class Vcpu {
    * that runs the vCPU: the signal goes to the calling thread.
    */
   kickTarget(): KickTarget {
-    return { thread: libc.pthreadSelf(), kvmRun: this.runAddr, immediateExit: this.immediateExit ? IMMEDIATE_EXIT : -1 };
+    return { thread: libc.pthreadSelf(), kvmRun: this.runAddr, immediateExit: this.immediateExit ? IMMEDIATE_EXIT : -1, signal: KICK_SIGNO };
   }
 
   /** KVM_RUN returned EINTR because the vCPU was kicked (immediate_exit is set), not for a mere signal. */

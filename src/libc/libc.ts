@@ -1,4 +1,5 @@
-// libc through bun:ffi: the only module that calls dlopen. Each wrapper makes one call, checks
+// libc through bun:ffi: the only module of the VMM's threads that calls dlopen (the input worker,
+// a thread of its own, binds its two calls itself: host/input-worker.ts says why). Each wrapper makes one call, checks
 // for -1, reads errno on the same thread right away, and throws a SyscallError naming the call.
 import { CString, dlopen, FFIType, read as ffiRead, toArrayBuffer, type Pointer } from "bun:ffi";
 import { EINTR, errnoName } from "./errno";
@@ -33,14 +34,11 @@ const lib = dlopen("libc.so.6", {
 const sym = lib.symbols;
 
 /**
- * Thread calls, bound on first use: only the input watcher needs them, and every symbol bound costs
+ * pthread_self, bound on first use: only the input watcher needs it, and every symbol bound costs
  * startup time (bun:ffi compiles a trampoline for each).
  */
 let threadSyms: ReturnType<typeof bindThreads> | undefined;
-const bindThreads = () => dlopen("libc.so.6", {
-  pthread_self: { args: [], returns: FFIType.u64 },
-  pthread_kill: { args: ["u64", "i32"], returns: "i32" },
-}).symbols;
+const bindThreads = () => dlopen("libc.so.6", { pthread_self: { args: [], returns: FFIType.u64 } }).symbols;
 const threads = () => (threadSyms ??= bindThreads());
 
 /** A failed libc call: which call (and on what), the errno, its name and meaning. */
@@ -228,16 +226,11 @@ export function gettid(): number {
   return sym.gettid();
 }
 
-/** The calling thread's pthread_t (for pthreadKill from another thread). */
+/** The calling thread's pthread_t (for pthread_kill from another thread). */
 export function pthreadSelf(): bigint {
   return threads().pthread_self();
 }
 
-/** Sends `signo` to one thread of this process. pthread_kill returns the error instead of setting errno. */
-export function pthreadKill(thread: bigint, signo: number): void {
-  const e = threads().pthread_kill(thread, signo);
-  if (e !== 0) throw new SyscallError("pthread_kill", e);
-}
 
 const CLOCK_MONOTONIC = 1;
 const SIGEV_THREAD_ID = 4;

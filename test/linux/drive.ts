@@ -87,7 +87,10 @@ try {
     at("exit");
     // What the shell around microvmm saw after it ended.
     // (Terminal control sequences the guest's shell sent, such as its cursor query, left out.)
-    const after = out.slice(out.lastIndexOf("# ") + 2).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").split(/\r?\n/);
+    // The guest kernel may log to its console at any moment ("[   18.36] clocksource: …"): its text
+    // is not ours to check (its line end stays: after it, a message of ours starts a fresh line).
+    const after = out.slice(out.lastIndexOf("# ") + 2).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
+      .replace(/\[\s*\d+\.\d+\] [^\r\n]*/g, "").split(/\r?\n/);
     console.log(after.filter((l) => l !== "").map((l) => `after: ${l}`).join("\n"));
     console.log(`starts a fresh line: ${after[0] === "" ? "yes" : "no"}`);
     console.log(`script status: ${status}`);
