@@ -3,6 +3,7 @@
 // machine is the command line's: the same boards, boot protocols and checks; nothing here
 // touches the terminal, stdin or the process's signals.
 import type { CpuMode } from "./arch/cpu-modes";
+import { DEFAULT_MEMORY_SIZE } from "./arch/layout";
 import { parseSize } from "./cli";
 import { type VmStop } from "./core/stop";
 import { BadInputError, ExitStatus } from "./errors";
@@ -74,7 +75,8 @@ export class VirtualMachine {
   private closed = false;
 
   private constructor(private readonly config: VmConfig) {
-    const memorySize = config.memory === undefined ? 128 << 20 : typeof config.memory === "number" ? config.memory : parseSize(config.memory);
+    // A number is bytes; either way the command line's checks apply (range, 4 KiB multiple).
+    const memorySize = config.memory === undefined ? DEFAULT_MEMORY_SIZE : parseSize(typeof config.memory === "number" ? `${config.memory}B` : config.memory);
     const file = typeof config.guest === "string" ? readGuestFile(config.guest, "guest") : classify("guest image", config.guest);
     const plan = planGuest(file, config);
     if (plan.kind === "linux" && (config.disks?.length ?? 0) > 0) throw new BadInputError("disks are for plain guests (the paravirtual disk); a Linux kernel has no disk device yet");

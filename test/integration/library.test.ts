@@ -76,5 +76,7 @@ describe.skipIf(!hasKvm)("library", () => {
     expect(() => VirtualMachine.create({ guest: "/nonexistent.elf" })).toThrow("cannot read guest /nonexistent.elf: no such file");
     expect(() => VirtualMachine.create({ guest: guest("hello-32.elf"), kvmPath: "/nonexistent/kvm" })).toThrow(HostError);
     expect(() => VirtualMachine.create({ guest: guest("hello-32.elf"), memory: "12Q" })).toThrow('bad memory size "12Q"');
+    expect(() => VirtualMachine.create({ guest: guest("hello-32.elf"), memory: 12345 })).toThrow('bad memory size "12345B": must be a multiple of 4K');
+    expect(() => VirtualMachine.create({ guest: guest("hello-32.elf"), memory: 2 ** 50 })).toThrow("is out of range");
   });
 });
