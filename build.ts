@@ -64,6 +64,8 @@ export function buildGuests(): void {
   rawGuest("hello-32", "guest/hello-32.S", 32);
   rawGuest("hello-long", "guest/hello-long.S", 64);
   elfGuest("hello-32", "guest/hello-32.S", 32, 0x100000);
+  elfGuest("test-multiboot1", "guest/test-multiboot1.S", 32, 0x100000);
+  elfGuest("test-multiboot2", "guest/test-multiboot2.S", 32, 0x100000);
   rawGuest("bench-out", "guest/bench-out.S", 16);
   rawGuest("bench-print", "guest/bench-print.S", 16);
   rawGuest("bench-print-rep", "guest/bench-print-rep.S", 16);

@@ -6,7 +6,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildMemoryMap } from "../src/arch/memmap";
+import { MultibootBoot } from "../src/boot/multiboot";
 import { PlainBoot } from "../src/boot/plain";
+import { findMultiboot } from "../src/loaders/multiboot";
 import { LinuxBoot } from "../src/boot/linux";
 import { StopRequest } from "../src/core/stop";
 import { AcpiPm1Control, AcpiPm1Event } from "../src/devices/acpi-pm";
@@ -93,6 +95,16 @@ export const TARGETS: Target[] = [
     cliArgs: (file) => ["-m", "64M", "--kernel", file],
   },
   {
+    name: "multiboot",
+    seeds: () => present([built("test-multiboot1.elf"), built("test-multiboot2.elf"), rawMultiboot()]),
+    run: (input, rng) => refusedOk(() => {
+      const file = classify("fuzz.mb", input);
+      const header = findMultiboot(input);
+      if (header !== undefined) MultibootBoot.place(file, header, memory(), "x".repeat(rng.below(300)));
+    }),
+    cliArgs: (file) => ["-m", "32M", file],
+  },
+  {
     name: "raw",
     seeds: () => present([built("hello-real.bin"), built("hello-long.bin"), built("hello-32.bin"), Uint8Array.of(0xf4)]),
     run: (input, rng) => refusedOk(() => {
@@ -117,6 +129,14 @@ export const TARGETS: Target[] = [
     run: (input) => runExit(input),
   },
 ];
+
+/** A raw Multiboot 1 image placed by its address fields: mov edx, 0xea; out dx, eax; hlt. */
+function rawMultiboot(): Uint8Array {
+  const img = new Uint8Array(0x40);
+  new Uint32Array(img.buffer, 0, 8).set([0x1badb002, 0x10003, 0x100000000 - (0x1badb002 + 0x10003), 0x100000, 0x100000, 0, 0x101000, 0x100020]);
+  img.set([0xba, 0xea, 0, 0, 0, 0xef, 0xf4], 0x20);
+  return img;
+}
 
 /** A drive in memory for the paravirtual disk. */
 function memoryDrive(sectors: number, readOnly: boolean): BlockBackend {

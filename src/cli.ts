@@ -68,7 +68,9 @@ Usage: microvmm [options] <guest>
 
 <guest> is an ELF file (ELFCLASS32 starts in 32-bit protected mode, ELFCLASS64 in 64-bit long
 mode, each segment at its physical address) or a raw binary, run as one when --mode, --load or
---entry is given.
+--entry is given. A multiboot kernel (Multiboot 1 or 2 header, ELF or raw) is entered as the
+specification says, EAX = the magic and EBX = the boot information (command line, memory map);
+it runs on the same devices as other guests (debugcon 0xE9, hypercalls) for now.
 "demo" runs the built-in echo demo (ELF), "demo-raw" its raw-binary build: type a line and Enter,
 and the guest prints it on every timer tick.
 
@@ -102,8 +104,9 @@ Options:
       --kernel FILE   boot Linux: FILE is a bzImage (64-bit boot protocol, 2.12 or later); a
                       bzImage given as <guest> boots the same way
       --initrd FILE   Linux: the initial ramdisk
-      --cmdline TEXT  Linux: the kernel command line, replacing the default (see below)
-      --append TEXT   Linux: added to the command line; repeatable
+      --cmdline TEXT  Linux or multiboot: the kernel command line, replacing the default (Linux:
+                      see below; multiboot: the kernel's file name)
+      --append TEXT   Linux or multiboot: added to the command line; repeatable
       --vm GUEST[:SHARE]  add a VM (see above)
       --name NAME     the VM's name in output and stats (default vm0, vm1, …)
       --quantum TIME  the scheduling round with several VMs: 10ms, 100ms, 1s (default ${DEFAULT_QUANTUM_MS}ms)

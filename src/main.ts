@@ -131,8 +131,10 @@ function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
     if (v.mode !== undefined || v.load !== undefined || v.entry !== undefined) {
       throw new BadInputError("--mode, --load and --entry are for plain guests; a Linux kernel starts as its boot protocol says");
     }
+  } else if (plans.some((p) => p.kind === "multiboot")) {
+    if (o.initrd !== undefined) throw new BadInputError("--initrd is for a Linux kernel; a multiboot kernel takes --cmdline and --append");
   } else if (o.initrd !== undefined || o.cmdline !== undefined || o.append.length > 0) {
-    throw new BadInputError("--initrd, --cmdline and --append go with a Linux kernel (--kernel, or a bzImage or PVH vmlinux as the guest)");
+    throw new BadInputError("--initrd, --cmdline and --append go with a Linux or multiboot kernel (--kernel, or the kernel as the guest)");
   }
 }
 

@@ -4,15 +4,19 @@
 import type { CpuMode } from "../arch/cpu-modes";
 import type { PlainGuest } from "../boot/plain";
 import type { BlockBackend } from "../devices/pv-block";
-import { BadInputError } from "../errors";
+import { aboutFile, BadInputError } from "../errors";
+import { findMultiboot, type MultibootHeader } from "../loaders/multiboot";
 import { isLinuxKernel, type GuestFile } from "../guest-file";
 import type { KeySource } from "../host/input";
 import type { Machine } from "../machine";
 import { createLinuxMachine, DEFAULT_CMDLINE } from "./linux";
-import { createPlainMachine } from "./plain";
+import { createMultibootMachine, createPlainMachine } from "./plain";
 
-/** What one VM runs: a plain guest, or a Linux kernel. */
-export type GuestPlan = { kind: "plain"; guest: PlainGuest } | { kind: "linux"; kernel: GuestFile };
+/** What one VM runs: a plain guest, a multiboot kernel, or a Linux kernel. */
+export type GuestPlan =
+  | { kind: "plain"; guest: PlainGuest }
+  | { kind: "multiboot"; kernel: GuestFile; header: MultibootHeader }
+  | { kind: "linux"; kernel: GuestFile };
 
 /** --mode, --load, --entry: a raw binary's placement, or another mode for an ELFCLASS32 guest. */
 export interface Placement { mode?: CpuMode; load?: number; entry?: number }
@@ -28,6 +32,10 @@ export function planGuest(file: GuestFile, p: Placement, asKernel = false): Gues
     if (p.load !== undefined || p.entry !== undefined) throw new BadInputError(`${file.name}: --load and --entry are for raw binaries; an ELF says where it goes`);
   }
   if (isLinuxKernel(file) && p.mode === undefined) return { kind: "linux", kernel: file };
+  if (p.mode === undefined) {
+    const header = aboutFile(file.name, () => findMultiboot(file.bytes));
+    if (header !== undefined) return { kind: "multiboot", kernel: file, header };
+  }
   return { kind: "plain", guest: { file, mode: p.mode } };
 }
 
@@ -59,6 +67,11 @@ export function createMachine(plan: GuestPlan, o: MachineOptions): Machine {
   if (plan.kind === "linux") {
     const cmdline = [o.cmdline ?? DEFAULT_CMDLINE, ...(o.append ?? [])].join(" ");
     return createLinuxMachine({ ...o, kernel: plan.kernel, cmdline });
+  }
+  if (plan.kind === "multiboot") {
+    // As GRUB and QEMU do: the kernel's file name first, unless --cmdline gives the whole line.
+    const cmdline = [o.cmdline ?? plan.kernel.name, ...(o.append ?? [])].join(" ");
+    return createMultibootMachine({ ...o, kernel: plan.kernel, header: plan.header, cmdline, clock: () => performance.now() });
   }
   return createPlainMachine({ ...o, guest: plan.guest, clock: () => performance.now() });
 }

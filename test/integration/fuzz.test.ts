@@ -12,7 +12,7 @@ test("fuzzing, fixed seed: no internal error, crash, hang or unbounded growth", 
   expect(r.failures.map((f) => f.what.split("\n")[0])).toEqual([]);
   expect(r.cases).toBe(2500);
   // Every target ran, and the binary saw both refused and accepted inputs.
-  expect(Object.keys(r.byTarget).sort()).toEqual(["devices", "elf", "exits", "linux", "raw"]);
+  expect(Object.keys(r.byTarget).sort()).toEqual(["devices", "elf", "exits", "linux", "multiboot", "raw"]);
   if (hasKvm) {
     expect(r.binaryRuns).toBeGreaterThan(50);
     expect(r.binaryStatuses["2"]).toBeGreaterThan(0);

@@ -111,7 +111,7 @@ describe.skipIf(!hasKvm)("hosts and guests at the edges", () => {
 
   test("Linux options with a plain guest are refused, not ignored", async () => {
     oneLine(await runVmm(["--initrd", guest("hello-32.elf"), guest("hello-32.elf")]), 2,
-      "--initrd, --cmdline and --append go with a Linux kernel (--kernel, or a bzImage or PVH vmlinux as the guest)");
+      "--initrd, --cmdline and --append go with a Linux or multiboot kernel (--kernel, or the kernel as the guest)");
   });
 });
 

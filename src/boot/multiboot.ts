@@ -1,0 +1,76 @@
+// The multiboot boot protocol: the kernel placed by its header (or as an ELF), the boot
+// information written beside it, and the CPU as the specification leaves it: 32-bit protected
+// mode, flat segments, paging and interrupts off, EAX = the boot loader magic, EBX = the
+// information's address. The PC's legacy hole (EBDA, VGA memory, BIOS) is reserved in the map.
+import { initialRegs, initialSregs, planBootArea, writeBootStructures, type BootArea } from "../arch/cpu-modes";
+import { LEGACY_HOLE_END, LOW_4G, placeHighest } from "../arch/layout";
+import { buildMemoryMap, type MemMapEntry } from "../arch/memmap";
+import { basicMemory, multibootInfo1, multibootInfo2, type BootFacts } from "../arch/multiboot-info";
+import { hex } from "../binary/hex";
+import { aboutFile, BadInputError } from "../errors";
+import type { GuestFile } from "../guest-file";
+import type { Vcpu } from "../kvm/kvm";
+import { occupied, type LoadedImage } from "../loaders/image";
+import { loadMultiboot, MB1_BOOTLOADER_MAGIC, MB2_BOOTLOADER_MAGIC, type MultibootHeader } from "../loaders/multiboot";
+import type { GuestMemory } from "../memory/guest-memory";
+import type { Boot, StatsPart } from "../machine";
+
+/** Where a PC's conventional memory ends: the EBDA's 1 KiB below 640 KiB, then VGA memory and the BIOS. */
+export const EBDA_START = 0x9fc00;
+
+export class MultibootBoot implements Boot {
+  private constructor(readonly header: MultibootHeader, readonly image: LoadedImage, readonly area: BootArea,
+    readonly info: number, readonly memoryMap: readonly MemMapEntry[], readonly facts: BootFacts) {}
+
+  static place(file: GuestFile, header: MultibootHeader, memory: GuestMemory, cmdline: string): MultibootBoot {
+    return aboutFile(file.name, () => {
+      const image = loadMultiboot(header, file.bytes, memory);
+      const top = Math.max(...image.segments.map((s) => s.gpa + s.memSize));
+      if (top > LOW_4G || image.entry >= LOW_4G) throw new BadInputError(`the kernel ends at ${hex(top)}: a multiboot kernel starts in 32-bit mode, below 4 GiB`);
+      const legacy = { start: EBDA_START, end: LEGACY_HOLE_END };
+      const taken = [...occupied(image), legacy];
+      const area = planBootArea("protected", memory, taken);
+      writeBootStructures("protected", memory, area);
+      taken.push({ start: area.base, end: area.base + area.size });
+      // The information's size depends only on the map's length and the strings: size it, place it, write it.
+      const facts = (reserved: Array<{ start: number; end: number }>): BootFacts => {
+        const memoryMap = buildMemoryMap(memory.regions, reserved);
+        const base = image.segments.reduce((n, s) => Math.min(n, s.gpa), Infinity);
+        return { cmdline, ...basicMemory(memoryMap), memoryMap, loadBase: base };
+      };
+      const sizing = facts([...taken, { start: 0, end: 0 }]);
+      // (Room for the two map entries the information's own reservation can add.)
+      const size = Math.ceil((encode(header.version, 0, sizing).length + 64) / 0x1000) * 0x1000;
+      const info = placeHighest(memory.regions, taken, size, 0x1000, LOW_4G);
+      if (info === undefined) throw new BadInputError("guest RAM too small for the multiboot information beside the kernel — raise --memory");
+      const final = facts([legacy, { start: area.base, end: area.base + area.size }, { start: info, end: info + size }]);
+      memory.write(info, encode(header.version, info, final), "multiboot information");
+      return new MultibootBoot(header, image, area, info, final.memoryMap, final);
+    });
+  }
+
+  /** 32-bit protected mode at the entry, EAX = the magic, EBX = the information. */
+  setupVcpu(vcpu: Vcpu): void {
+    vcpu.setSregs(initialSregs("protected", vcpu.getSregs(), this.area, this.image.entry));
+    const magic = this.header.version === 1 ? MB1_BOOTLOADER_MAGIC : MB2_BOOTLOADER_MAGIC;
+    vcpu.setRegs({ ...initialRegs("protected", this.area, this.image.entry), rax: BigInt(magic), rbx: BigInt(this.info) });
+  }
+
+  stats(): StatsPart {
+    const f = this.facts;
+    const magic = this.header.version === 1 ? MB1_BOOTLOADER_MAGIC : MB2_BOOTLOADER_MAGIC;
+    const multiboot = {
+      version: this.header.version, magic: hex(magic), info: hex(this.info), entry: hex(this.image.entry), cmdline: f.cmdline,
+      memLower: f.memLower, memUpper: f.memUpper, memoryMapEntries: f.memoryMap.length, loadBase: hex(f.loadBase),
+    };
+    return {
+      json: { multiboot },
+      lines: [`  multiboot ${multiboot.version}: entry ${multiboot.entry}, EAX ${multiboot.magic}, EBX ${multiboot.info} ` +
+        `(mem_lower ${f.memLower} KiB, mem_upper ${f.memUpper} KiB, ${f.memoryMap.length} map entries)`],
+    };
+  }
+}
+
+function encode(version: 1 | 2, base: number, f: BootFacts): Uint8Array {
+  return version === 1 ? multibootInfo1(base, f) : multibootInfo2(f);
+}
