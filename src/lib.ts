@@ -36,7 +36,7 @@ export interface VmConfig {
   entry?: number;
   /** Plain guests: disk images for the paravirtual disk, drive 0 first. */
   disks?: Array<string | { path: string; readOnly?: boolean }>;
-  /** Linux: the initrd (a path or bytes) and the kernel command line (replacing the default). */
+  /** Linux: the initrd (a path or bytes). Linux or multiboot: the kernel command line (replacing the default). */
   initrd?: string | Uint8Array;
   cmdline?: string;
   /** What the guest reads from its keyboard (or Linux's serial console), in order, as it asks. */
