@@ -28,6 +28,8 @@ export interface VmOptions {
   memmap: boolean;
   /** Hypercall 0xEF gives the guest-physical address instead of the host address (--no-host-addresses). */
   noHostAddresses: boolean;
+  /** QEMU's isa-debug-exit at port 0xF4 (--debug-exit). */
+  debugExit: boolean;
 }
 
 export interface CliOptions extends VmOptions {
@@ -101,6 +103,8 @@ Options:
       --disk FILE[,ro]  attach a disk image (drive 0, then 1, …; ,ro: read-only); repeatable
       --memmap        at start, print the guest's memory map (as the guest is told it) to stderr
       --no-host-addresses  hypercall 0xEF gives the guest-physical address, not the host's
+      --debug-exit    QEMU's isa-debug-exit at port 0xF4: a guest write of v ends microvmm with
+                      status (v << 1) | 1 (its low 8 bits), as qemu -device isa-debug-exit does
       --kernel FILE   boot Linux: FILE is a bzImage (64-bit boot protocol, 2.12 or later); a
                       bzImage given as <guest> boots the same way
       --initrd FILE   Linux: the initial ramdisk
@@ -137,6 +141,7 @@ Exit status:
   ${ExitStatus.BadInput}    bad command line or guest image; no VM was started
   ${ExitStatus.HostError}    the host cannot run the VM (no KVM, no permission, out of memory)
   ${ExitStatus.Internal}   internal error in microvmm (a bug: please report it)
+  (v<<1)|1  with --debug-exit: the guest wrote v to port 0xF4
   128+N  stopped by signal N (SIGHUP 129, SIGINT 130, SIGQUIT 131, SIGTERM 143); 141 when
          stdout was closed
 `;
@@ -194,7 +199,7 @@ function parseVm(text: string, defaults: VmOptions): VmOptions {
 export function parseArgs(argv: readonly string[]): CliOptions {
   const o: CliOptions = {
     help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, coalesce: true, regs: false, peeks: [],
-    disks: [], memmap: false, noHostAddresses: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS, append: [],
+    disks: [], memmap: false, noHostAddresses: false, debugExit: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS, append: [],
   };
   // VM options go to the VM being described: the last --vm, or, before any, the defaults.
   let vm: VmOptions = o;
@@ -234,6 +239,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "--disk": vm.disks.push(parseDiskSpec(value())); break;
       case "--memmap": vm.memmap = true; break;
       case "--no-host-addresses": vm.noHostAddresses = true; break;
+      case "--debug-exit": vm.debugExit = true; break;
       case "--name": vm.name = value(); break;
       case "--kvm": o.kvmPath = value(); break;
       case "--vm":

@@ -128,6 +128,7 @@ function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
     const v = o.vms[0]!;
     if (v.disks.length > 0) throw new BadInputError("--disk is for plain guests (the paravirtual disk); a Linux kernel has no disk device yet");
     if (v.noHostAddresses) throw new BadInputError("--no-host-addresses is for plain guests (hypercall 0xEF); a Linux kernel makes no hypercalls");
+    if (v.debugExit) throw new BadInputError("--debug-exit is for plain and multiboot guests; a Linux kernel powers off or reboots");
     if (v.mode !== undefined || v.load !== undefined || v.entry !== undefined) {
       throw new BadInputError("--mode, --load and --entry are for plain guests; a Linux kernel starts as its boot protocol says");
     }
@@ -151,6 +152,7 @@ function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: Disk
     trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
     drives,
     noHostAddresses: v.noHostAddresses,
+    debugExit: v.debugExit,
     initrd: o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd", v.memorySize) },
     cmdline: o.cmdline,
     append: o.append,

@@ -6,6 +6,7 @@ import type { MemMapEntry } from "../arch/memmap";
 import type { VmCore } from "../core/vm";
 import { Console } from "../devices/console";
 import { HC_DEBUGCON, HYPERCALL_PORTS, Hypercalls } from "../devices/hypercall";
+import { DebugExit } from "../devices/debug-exit";
 import { Keyboard } from "../devices/keyboard";
 import { MemMapDevice } from "../devices/memmap";
 import { NullHypercall } from "../devices/null-hypercall";
@@ -22,6 +23,7 @@ export const TIMER_PORT = 0x46; // 0x46 write: period (ms); 0x47: bit 0 enable, 
 export const HYPERCALL_PORT = 0xe9; // 0xE9-0xEF: see devices/hypercall.ts
 export const DISK_DOORBELL_PORT = 0xf0; // write: guest-physical address of a disk request
 export const MEMMAP_PORT = 0xf1; // 0xF1 write: buffer; 0xF2 write: capacity, read: entry count
+export const DEBUG_EXIT_PORT = 0xf4; // with --debug-exit, QEMU's isa-debug-exit: write v, exit (v << 1) | 1
 
 export interface CourseWiring {
   /** Receives console and debugcon output. */
@@ -36,6 +38,8 @@ export interface CourseWiring {
   scratch: number;
   /** Hypercall 0xEF gives the guest-physical address instead of the host's (--no-host-addresses). */
   noHostAddresses?: boolean;
+  /** QEMU's isa-debug-exit at port 0xF4 (--debug-exit). */
+  debugExit?: boolean;
 }
 
 export class CourseBoard implements Board {
@@ -75,6 +79,10 @@ export class CourseBoard implements Board {
     ports.insert(HYPERCALL_PORT, HYPERCALL_PORTS, "hypercall", this.hypercalls);
     ports.insert(DISK_DOORBELL_PORT, 1, "disk", this.disk);
     ports.insert(MEMMAP_PORT, 2, "memmap", this.memmap);
+    if (w.debugExit) {
+      ports.insert(DEBUG_EXIT_PORT, 1, "debug exit", new DebugExit((status, value) =>
+        core.stop.request({ status, message: `guest wrote 0x${value.toString(16)} to the debug-exit port: status ${status}`, dumpState: false })));
+    }
     // The console and debugcon are write-only and the guest sees no effect of a write: their
     // bytes can wait in KVM's ring (many per exit) instead of leaving the guest one by one.
     core.coalescePortWrites(CONSOLE_PORT, 1);

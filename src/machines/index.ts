@@ -55,6 +55,8 @@ export interface MachineOptions {
   trace?: (line: string) => void;
   /** Plain guests: hypercall 0xEF gives guest-physical addresses, not host ones. */
   noHostAddresses?: boolean;
+  /** Plain and multiboot guests: QEMU's isa-debug-exit at port 0xF4. */
+  debugExit?: boolean;
   /** Plain guests: disk drives 0, 1, …; the caller opens and closes them. */
   drives: readonly BlockBackend[];
   /** Linux: the initrd, and the command line (default DEFAULT_CMDLINE) with additions. */

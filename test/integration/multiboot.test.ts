@@ -56,6 +56,20 @@ describe.skipIf(!hasKvm)("multiboot kernels", () => {
     expect(r.mb.entry).toBe("0x100020");
   });
 
+  test("--debug-exit: a kernel that writes v to port 0xF4 ends microvmm with (v << 1) | 1, as under QEMU", async () => {
+    const img = new Uint8Array(0x40);
+    new Uint32Array(img.buffer, 0, 8).set([0x1badb002, 0x10003, 0x100000000 - (0x1badb002 + 0x10003), 0x100000, 0x100000, 0, 0x101000, 0x100020]);
+    img.set([0xb0, 0x10, 0xe6, 0xf4, 0xf4], 0x20); // mov al, 0x10; out 0xf4, al; hlt
+    const file = join(dir, "exit.bin");
+    writeFileSync(file, img);
+    const r = await runVmm(["--debug-exit", file]);
+    expect(r).toEqual({ status: 33, stdout: "", stderr: "microvmm: guest wrote 0x10 to the debug-exit port: status 33\n" });
+    // Without --debug-exit the port is nobody's, as in QEMU without the device: the write is ignored, HLT ends with 0.
+    const without = await runVmm([file]);
+    expect(without.status).toBe(0);
+    expect(without.stderr).toContain("unclaimed port 0xf4 (write, size 1)");
+  });
+
   test("headers asking for what microvmm cannot give: one line, status 2", async () => {
     const img = new Uint8Array(0x40);
     new Uint32Array(img.buffer, 0, 3).set([0x1badb002, 0x7, 0x100000000 - (0x1badb002 + 0x7)]);

@@ -235,3 +235,14 @@ describe("timer", () => {
     expect(t.firedCount).toBe(1);
   });
 });
+
+describe("debug exit (QEMU's isa-debug-exit)", () => {
+  test("a write of v ends with (v << 1) | 1, its low 8 bits; reads give all-ones", async () => {
+    const { DebugExit } = await import("../../src/devices/debug-exit");
+    const seen: Array<[number, number]> = [];
+    const d = new DebugExit((status, value) => seen.push([status, value]));
+    for (const v of [0, 0x10, 0x7f, 0x80, 0xff]) d.write(0, 1, v);
+    expect(seen).toEqual([[1, 0], [33, 0x10], [255, 0x7f], [1, 0x80], [255, 0xff]]);
+    expect(d.read(0, 1) & 0xff).toBe(0xff);
+  });
+});
