@@ -24,6 +24,7 @@ export class StopRequest {
   }
 }
 
-/** The stops the host itself causes. */
+/** The user quit (Ctrl-A x). */
 export const QUIT: VmStop = { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
+/** The guest failed: the message, and the registers with it. */
 export const failed = (message: string): VmStop => ({ status: ExitStatus.GuestFailed, message, dumpState: true });

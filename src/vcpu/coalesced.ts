@@ -6,6 +6,7 @@
 // --stats, --trace and the exit-count hypercalls read the same with or without the ring.
 import { kvm_coalesced_mmio, kvm_coalesced_mmio_ring } from "../kvm/bindings";
 import type { PortBus } from "./bus";
+import { ioTraceLine } from "./exits";
 import type { ExitStats } from "./stats";
 
 const PAGE = 4096;
@@ -43,10 +44,7 @@ export class CoalescedRing {
         const value = size === 1 ? v.getUint8(at + DATA) : size === 2 ? v.getUint16(at + DATA, true) : v.getUint32(at + DATA, true);
         this.stats.countCoalesced(port);
         this.ports.write(port, size, value);
-        if (this.trace !== undefined) {
-          this.trace(`exit IO out port=0x${port.toString(16).padStart(4, "0")} (${this.ports.nameAt(port) ?? "unclaimed"}) size=${size} ` +
-            `data=${value.toString(16).padStart(size * 2, "0")} coalesced`);
-        }
+        if (this.trace !== undefined) this.trace(`${ioTraceLine(this.ports, true, port, size, 1, value.toString(16).padStart(size * 2, "0"))} coalesced`);
       }
       first = (first + 1) % RING_ENTRIES;
     }

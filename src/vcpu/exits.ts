@@ -152,9 +152,13 @@ function traceIo(ctx: ExitContext, out: boolean, port: number, size: number, cou
     for (let b = size - 1; b >= 0; b--) value = value * 256 + ctx.run[at + i * size + b]!;
     data.push(value.toString(16).padStart(size * 2, "0"));
   }
-  const name = ctx.ports.nameAt(port) ?? "unclaimed";
-  return `exit IO ${out ? "out" : "in"} port=0x${port.toString(16).padStart(4, "0")} (${name}) size=${size}` +
-    `${count > 1 ? ` count=${count}` : ""} data=${data.join(",")}${count > 16 ? ",…" : ""}`;
+  return ioTraceLine(ctx.ports, out, port, size, count, `${data.join(",")}${count > 16 ? ",…" : ""}`);
+}
+
+/** One --trace line for a port access (an exit, or a write from the coalesced ring). */
+export function ioTraceLine(ports: PortBus, out: boolean, port: number, size: number, count: number, data: string): string {
+  return `exit IO ${out ? "out" : "in"} port=0x${port.toString(16).padStart(4, "0")} (${ports.nameAt(port) ?? "unclaimed"}) size=${size}` +
+    `${count > 1 ? ` count=${count}` : ""} data=${data}`;
 }
 
 function handleMmio(ctx: ExitContext): VmStop | undefined {
