@@ -31,6 +31,7 @@ import { handleExit, makeExitContext } from "../src/vcpu/exits";
 import { ExitStats } from "../src/vcpu/stats";
 import { buildBzImage } from "../test/fixtures/bzimage";
 import { buildElf, pvhNote } from "../test/fixtures/elf";
+import { rawMultiboot1 } from "../test/fixtures/multiboot";
 import type { Rng } from "./mutate";
 
 export interface Target {
@@ -96,7 +97,7 @@ export const TARGETS: Target[] = [
   },
   {
     name: "multiboot",
-    seeds: () => present([built("test-multiboot1.elf"), built("test-multiboot2.elf"), rawMultiboot()]),
+    seeds: () => present([built("test-multiboot1.elf"), built("test-multiboot2.elf"), rawMultiboot1(Uint8Array.of(0xba, 0xea, 0, 0, 0, 0xef, 0xf4))]),
     run: (input, rng) => refusedOk(() => {
       const file = classify("fuzz.mb", input);
       const header = findMultiboot(input);
@@ -129,14 +130,6 @@ export const TARGETS: Target[] = [
     run: (input) => runExit(input),
   },
 ];
-
-/** A raw Multiboot 1 image placed by its address fields: mov edx, 0xea; out dx, eax; hlt. */
-function rawMultiboot(): Uint8Array {
-  const img = new Uint8Array(0x40);
-  new Uint32Array(img.buffer, 0, 8).set([0x1badb002, 0x10003, 0x100000000 - (0x1badb002 + 0x10003), 0x100000, 0x100000, 0, 0x101000, 0x100020]);
-  img.set([0xba, 0xea, 0, 0, 0, 0xef, 0xf4], 0x20);
-  return img;
-}
 
 /** A drive in memory for the paravirtual disk. */
 function memoryDrive(sectors: number, readOnly: boolean): BlockBackend {

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { guest, hasKvm, runVmm } from "../helpers";
+import { rawMultiboot1 } from "../fixtures/multiboot";
 
 const dir = mkdtempSync(join(tmpdir(), "microvmm-multiboot-"));
 
@@ -46,22 +47,16 @@ describe.skipIf(!hasKvm)("multiboot kernels", () => {
   });
 
   test("a raw image placed by its Multiboot 1 address fields (the a.out kludge)", async () => {
-    const img = new Uint8Array(0x40);
-    new Uint32Array(img.buffer, 0, 8).set([0x1badb002, 0x10003, 0x100000000 - (0x1badb002 + 0x10003), 0x100000, 0x100000, 0, 0x101000, 0x100020]);
-    img.set([0xba, 0xea, 0, 0, 0, 0xef, 0xf4], 0x20); // mov edx, 0xea; out dx, eax; hlt
     const file = join(dir, "aout.bin");
-    writeFileSync(file, img);
+    writeFileSync(file, rawMultiboot1(Uint8Array.of(0xba, 0xea, 0, 0, 0, 0xef, 0xf4))); // mov edx, 0xea; out dx, eax; hlt
     const r = await boot([file]);
     expect(r.out).toEqual([String(0x2badb002)]);
     expect(r.mb.entry).toBe("0x100020");
   });
 
   test("--debug-exit: a kernel that writes v to port 0xF4 ends microvmm with (v << 1) | 1, as under QEMU", async () => {
-    const img = new Uint8Array(0x40);
-    new Uint32Array(img.buffer, 0, 8).set([0x1badb002, 0x10003, 0x100000000 - (0x1badb002 + 0x10003), 0x100000, 0x100000, 0, 0x101000, 0x100020]);
-    img.set([0xb0, 0x10, 0xe6, 0xf4, 0xf4], 0x20); // mov al, 0x10; out 0xf4, al; hlt
     const file = join(dir, "exit.bin");
-    writeFileSync(file, img);
+    writeFileSync(file, rawMultiboot1(Uint8Array.of(0xb0, 0x10, 0xe6, 0xf4, 0xf4))); // mov al, 0x10; out 0xf4, al; hlt
     const r = await runVmm(["--debug-exit", file]);
     expect(r).toEqual({ status: 33, stdout: "", stderr: "microvmm: guest wrote 0x10 to the debug-exit port: status 33\n" });
     // Without --debug-exit the port is nobody's, as in QEMU without the device: the write is ignored, HLT ends with 0.
