@@ -14,6 +14,7 @@ import { enterRawMode, restoreAll } from "./host/terminal";
 import { EPIPE } from "./libc/errno";
 import * as libc from "./libc/libc";
 import type { Machine } from "./machine";
+import { KICKED } from "./vcpu/runner";
 import { createMachine, planGuest, type GuestPlan } from "./machines";
 import { formatPeek, formatSchedule, scheduleSummary } from "./report";
 import { runScheduled, type Schedule } from "./sched/scheduler";
@@ -49,9 +50,9 @@ async function run(argv: string[]): Promise<number> {
 
   const hostStop = watchHost();
   const input = new HostInput(STDIN, libc.isatty(STDIN));
-  // A lone Linux guest idles in KVM_RUN (the in-kernel HLT): a watcher thread kicks it when keys come.
-  const watcher = plans.length === 1 && plans[0]!.kind === "linux"
-    ? new InputWatcher(new Worker(new URL("./host/input-worker.ts", import.meta.url)), STDIN, input) : undefined;
+  // A lone VM's keys go through a watcher, whose thread starts if the board idles in KVM_RUN.
+  const watcher = o.vms.length === 1
+    ? new InputWatcher(() => new Worker(new URL("./host/input-worker.ts", import.meta.url)), STDIN, input) : undefined;
   const keys: KeySource = watcher ?? input;
   const several = o.vms.length > 1;
   const built: Built[] = [];
@@ -76,7 +77,7 @@ async function run(argv: string[]): Promise<number> {
     input.onQuit(() => first.core.stop.request(QUIT));
     enterRawMode(STDIN);
     const stopRequested = () => hostStop(input);
-    watcher?.start(first.core.vcpu);
+    if (first.board.pacing === KICKED) watcher?.start(first.core.vcpu);
     if (!several) {
       const b = built[0]!;
       const stop = await b.machine.run({ poll: () => keys.pull(first.board.keys), stopRequested });

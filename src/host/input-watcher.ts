@@ -1,6 +1,7 @@
-// Host keys for a VM whose idle guest sleeps in KVM_RUN: a KeySource that, besides pulling stdin,
-// keeps a watcher thread (input-worker.ts) looking at stdin, which kicks the vCPU out of KVM_RUN
-// as soon as a key arrives. After each pull it lets the watcher look again, if the guest has room.
+// Host keys for a lone VM: a KeySource that pulls stdin and, for a board whose idle guest sleeps
+// in KVM_RUN (KICKED pacing), keeps a watcher thread (input-worker.ts) looking at stdin, which
+// kicks the vCPU out of KVM_RUN as soon as a key arrives. After each pull it lets the watcher look
+// again, if the guest has room.
 import type { Vcpu } from "../kvm/kvm";
 import type { HostInput, KeySink, KeySource } from "./input";
 import { installTickHandler } from "../vcpu/runner";
@@ -11,15 +12,20 @@ const STOP = 2;
 export class InputWatcher implements KeySource {
   private readonly state = new Int32Array(new SharedArrayBuffer(4));
   private vcpu: Vcpu | undefined;
+  private worker: Worker | undefined;
   private stopped = false;
 
-  /** `worker` runs input-worker.ts (created by the entry module, so bundling finds it). */
-  constructor(private readonly worker: Worker, private readonly fd: number, private readonly input: HostInput) {}
+  /**
+   * Until start(), a plain key source (no thread). `makeWorker` creates the Worker running
+   * input-worker.ts (the entry module's job, so bundling finds it).
+   */
+  constructor(private readonly makeWorker: () => Worker, private readonly fd: number, private readonly input: HostInput) {}
 
-  /** Starts watching, to kick `vcpu`. Call on the thread that runs the vCPU, once the VM is built. */
+  /** Starts the watcher thread, to kick `vcpu`. Call on the thread that runs the vCPU, once the VM is built. */
   start(vcpu: Vcpu): void {
     installTickHandler(); // the kick is a signal: unhandled, it would end the process
     this.vcpu = vcpu;
+    this.worker = this.makeWorker();
     this.worker.postMessage({ target: vcpu.kickTarget(), state: this.state.buffer, fd: this.fd });
   }
 
@@ -47,6 +53,6 @@ export class InputWatcher implements KeySource {
     this.stopped = true;
     Atomics.store(this.state, 0, STOP);
     Atomics.notify(this.state, 0);
-    this.worker.terminate();
+    this.worker?.terminate();
   }
 }
