@@ -39,11 +39,12 @@ function rawGuest(name: string, source: string, bits: 16 | 32 | 64): void {
 }
 
 /** An assembly guest as an ELF executable linked at `base`. */
-function elfGuest(name: string, source: string, bits: 32 | 64, base: number): void {
+/** `kernel`: one segment from `base` (-N), no ELF headers loaded below it, as a kernel's linker script gives. */
+function elfGuest(name: string, source: string, bits: 32 | 64, base: number, kernel = false): void {
   const obj = `${OUT}/${name}.o`;
   sh(["gcc", bits === 64 ? "-m64" : "-m32", "-Wa,--noexecstack", "-c", "-o", obj, source]);
   sh(["ld", "-m", bits === 64 ? "elf_x86_64" : "elf_i386", "-e", "_start", `-Ttext=0x${base.toString(16)}`,
-    "--build-id=none", "-o", `${OUT}/${name}.elf`, obj]);
+    ...(kernel ? ["-N", "--no-warn-rwx-segments"] : []), "--build-id=none", "-o", `${OUT}/${name}.elf`, obj]);
 }
 
 export function buildGuests(): void {
@@ -64,8 +65,10 @@ export function buildGuests(): void {
   rawGuest("hello-32", "guest/hello-32.S", 32);
   rawGuest("hello-long", "guest/hello-long.S", 64);
   elfGuest("hello-32", "guest/hello-32.S", 32, 0x100000);
-  elfGuest("test-multiboot1", "guest/test-multiboot1.S", 32, 0x100000);
-  elfGuest("test-multiboot2", "guest/test-multiboot2.S", 32, 0x100000);
+  elfGuest("test-multiboot1", "guest/test-multiboot1.S", 32, 0x100000, true);
+  elfGuest("test-multiboot2", "guest/test-multiboot2.S", 32, 0x100000, true);
+  elfGuest("test-pc-irq", "guest/test-pc-irq.S", 32, 0x100000, true);
+  elfGuest("test-pc-poll", "guest/test-pc-poll.S", 32, 0x100000, true);
   rawGuest("bench-out", "guest/bench-out.S", 16);
   rawGuest("bench-print", "guest/bench-print.S", 16);
   rawGuest("bench-print-rep", "guest/bench-print-rep.S", 16);

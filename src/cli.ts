@@ -48,6 +48,12 @@ export interface CliOptions extends VmOptions {
   initrd?: string;
   cmdline?: string;
   append: string[];
+  /** Multiboot kernels: what the terminal shows (default: vga on a terminal, else serial). */
+  console?: "vga" | "serial";
+  /** Multiboot kernels: where the VGA text screen is written when the VM ends. */
+  screenDump?: string;
+  /** Multiboot kernels: modules, in order, with their command lines. */
+  modules: Array<{ path: string; args: string }>;
 }
 
 export const DEFAULT_QUANTUM_MS = 100;
@@ -200,6 +206,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   const o: CliOptions = {
     help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, coalesce: true, regs: false, peeks: [],
     disks: [], memmap: false, noHostAddresses: false, debugExit: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS, append: [],
+    modules: [],
   };
   // VM options go to the VM being described: the last --vm, or, before any, the defaults.
   let vm: VmOptions = o;
@@ -252,6 +259,21 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "--initrd": o.initrd = value(); break;
       case "--cmdline": o.cmdline = value(); break;
       case "--append": o.append.push(value()); break;
+      case "--console": {
+        const c = value();
+        if (c !== "vga" && c !== "serial") throw new BadInputError(`bad --console "${c}": vga or serial`);
+        o.console = c;
+        break;
+      }
+      case "--screen-dump": o.screenDump = value(); break;
+      case "--module": {
+        const spec = value();
+        const comma = spec.indexOf(",");
+        const path = comma < 0 ? spec : spec.slice(0, comma);
+        if (path === "") throw new BadInputError(`bad --module "${spec}": --module FILE[,ARGS]`);
+        o.modules.push({ path, args: comma < 0 ? "" : spec.slice(comma + 1) });
+        break;
+      }
       case "--": if (args.length > 0) setGuest(o, args.shift()!); break;
       default:
         if (arg.startsWith("-") && arg !== "-") throw new BadInputError(`unknown option ${arg} (see --help)`);
@@ -267,6 +289,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   }
   if (o.initrd !== undefined || o.cmdline !== undefined || o.append.length > 0) {
     if (o.vms.length > 0) throw new BadInputError("--initrd, --cmdline and --append go with a Linux kernel, not --vm");
+  }
+  if ((o.console !== undefined || o.screenDump !== undefined || o.modules.length > 0) && o.vms.length > 0) {
+    throw new BadInputError("--console, --screen-dump and --module go with one multiboot kernel, not --vm");
   }
   if (o.vms.length === 0) {
     if (o.guest === undefined) throw new BadInputError("no guest given: microvmm [options] <guest> (see --help)");

@@ -22,10 +22,12 @@ export interface StatsPart {
 export interface Board {
   /** Where host keys go: the keyboard, or the console UART's receive FIFO. */
   readonly keys: KeySink;
-  /** How often the host comes back from KVM_RUN: POLLED, or KICKED when HLT waits in the kernel. */
+  /** How often the host comes back from KVM_RUN (src/vcpu/runner.ts): POLLED, KICKED, or the board's own. */
   readonly pacing: Pacing;
   /** Device counters. */
   stats(): StatsPart;
+  /** Between slices, the board's look at the VM (draw a screen, notice a guest halted for good): why it should stop, or undefined. */
+  poll?(): VmStop | undefined;
   /** The VM has stopped: print what is buffered, flush disks, settle timers. */
   finish(): void;
 }
@@ -66,6 +68,8 @@ const UNCLAIMED_LINES = 16;
 
 
 export class Machine {
+  private finished = false;
+
   constructor(readonly core: VmCore, readonly board: Board, readonly boot: Boot) {}
 
   /**
@@ -99,17 +103,25 @@ export class Machine {
 
   /** Runs the VM alone until it stops or the host stops it; then finish(). */
   async run(host: HostHooks): Promise<VmStop> {
-    const stop = await this.core.run(host, this.board.pacing);
+    const board = this.board;
+    const hooks = board.poll === undefined ? host : {
+      poll: () => host.poll(),
+      stopRequested: () => host.stopRequested() ?? board.poll!(),
+    };
+    const stop = await this.core.run(hooks, board.pacing);
     this.finish();
     return stop;
   }
 
   /** One slice of a VM that shares the thread (src/sched). */
   slice(deadline: number, timer: SliceAlarm): VmStop | undefined {
-    return this.core.slice(deadline, timer);
+    return this.core.slice(deadline, timer) ?? this.board.poll?.();
   }
 
+  /** The VM has stopped: what waits in the coalesced ring reaches its device, then the board finishes (once). */
   finish(): void {
+    if (this.finished) return;
+    this.finished = true;
     this.core.drainCoalesced();
     this.board.finish();
   }
@@ -118,8 +130,9 @@ export class Machine {
     return this.core.registerDump();
   }
 
+  /** Finishes the board if the run did not (an error ended it), then closes the VM. */
   close(): void {
-    this.core.close();
+    try { this.finish(); } finally { this.core.close(); }
   }
 
   /** Everything --stats reports, collected once as plain data. */

@@ -6,15 +6,18 @@ import { BadInputError, ExitStatus, UserError } from "./errors";
 import { classify, readGuestFile, readUserFile } from "./guest-file";
 import { formatMemoryMap } from "./arch/memmap";
 import { hex } from "./binary/hex";
-import { DiskImage } from "./host/disk-image";
+import { DiskImage, type DiskSpec } from "./host/disk-image";
 import { HostInput, type KeySource } from "./host/input";
 import { InputWatcher } from "./host/input-watcher";
 import { freshLine, outputTo } from "./host/output";
 import { enterRawMode, restoreAll } from "./host/terminal";
+import { screenText } from "./host/screen";
+import { VgaConsole } from "./host/vga-console";
+import { PcBoard } from "./boards/pc";
+import { writeFileSync } from "node:fs";
 import { EPIPE } from "./libc/errno";
 import * as libc from "./libc/libc";
 import type { Machine } from "./machine";
-import { KICKED } from "./vcpu/runner";
 import { createMachine, planGuest, type GuestPlan } from "./machines";
 import { formatPeek, formatSchedule, scheduleSummary } from "./report";
 import { runScheduled, type Schedule } from "./sched/scheduler";
@@ -40,6 +43,9 @@ const SIGPIPE = 13;
 /** One VM, built: its machine, its name, its options, and the disks it holds. */
 interface Built { name: string; opts: VmOptions; machine: Machine; drives: DiskImage[] }
 
+/** --console vga: the VGA screen on the terminal, or undefined (COM1 to stdout). */
+let vgaConsole: VgaConsole | undefined;
+
 async function run(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
   if (o.help) { print(STDOUT, USAGE); return ExitStatus.Ok; }
@@ -55,6 +61,8 @@ async function run(argv: string[]): Promise<number> {
     ? new InputWatcher(() => new Worker(new URL("./host/input-worker.ts", import.meta.url)), STDIN, input) : undefined;
   const keys: KeySource = watcher ?? input;
   const several = o.vms.length > 1;
+  // A multiboot kernel's screen is drawn when stdout is a terminal, unless --console serial.
+  if (!several && plans[0]!.kind === "multiboot" && (o.console ?? (libc.isatty(STDOUT) ? "vga" : "serial")) === "vga") vgaConsole = new VgaConsole(STDOUT);
   const built: Built[] = [];
   try {
     for (const [i, v] of o.vms.entries()) {
@@ -77,11 +85,14 @@ async function run(argv: string[]): Promise<number> {
     input.onQuit(() => first.core.stop.request(QUIT));
     enterRawMode(STDIN);
     const stopRequested = () => hostStop(input);
-    if (first.board.pacing === KICKED) watcher?.start(first.core.vcpu);
+    if (first.board.pacing.kicked) watcher?.start(first.core.vcpu);
     if (!several) {
       const b = built[0]!;
+      vgaConsole?.start();
       const stop = await b.machine.run({ poll: () => keys.pull(first.board.keys), stopRequested });
+      vgaConsole?.end();
       restoreAll();
+      dumpScreen(o, b);
       report(o, b, stop, "");
       return stop.status;
     }
@@ -102,6 +113,7 @@ async function run(argv: string[]): Promise<number> {
   } finally {
     watcher?.stop();
     restoreAll();
+    for (const b of built) dumpScreen(o, b);
     for (const b of built) {
       b.machine.close();
       for (const d of b.drives) d.close(); // flushes: every write is on disk when microvmm ends
@@ -135,23 +147,68 @@ function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
     }
   } else if (plans.some((p) => p.kind === "multiboot")) {
     if (o.initrd !== undefined) throw new BadInputError("--initrd is for a Linux kernel; a multiboot kernel takes --cmdline and --append");
+    for (const v of o.vms) idePositions(v.disks);
+    return;
   } else if (o.initrd !== undefined || o.cmdline !== undefined || o.append.length > 0) {
     throw new BadInputError("--initrd, --cmdline and --append go with a Linux or multiboot kernel (--kernel, or the kernel as the guest)");
   }
+  if (o.console !== undefined || o.screenDump !== undefined || o.modules.length > 0) {
+    throw new BadInputError("--console, --screen-dump and --module are for multiboot kernels (the PC board)");
+  }
+  if (o.vms.some((v) => v.disks.some((d) => d.index !== undefined))) {
+    throw new BadInputError("--disk FILE,index=N places a multiboot kernel's IDE disk; a plain guest's drives are numbered in order");
+  }
 }
+
+/** A multiboot kernel's --disk options as IDE positions: QEMU's index (0 master, 1 slave), else the next free one. */
+function idePositions(disks: readonly DiskSpec[]): number[] {
+  const taken = new Set<number>();
+  for (const d of disks) {
+    if (d.index === undefined) continue;
+    if (d.index > 1) throw new BadInputError(`--disk ${d.path},index=${d.index}: the IDE channel has index 0 (master) and 1 (slave)`);
+    if (taken.has(d.index)) throw new BadInputError(`two disks at IDE index ${d.index}`);
+    taken.add(d.index);
+  }
+  return disks.map((d) => {
+    if (d.index !== undefined) return d.index;
+    const free = [0, 1].find((i) => !taken.has(i));
+    if (free === undefined) throw new BadInputError("at most two disks on the IDE channel (index 0 and 1)");
+    taken.add(free);
+    return free;
+  });
+}
+
+/** --screen-dump: the PC's text screen, written once when the VM has ended, however it ended. */
+function dumpScreen(o: CliOptions, b: Built): void {
+  const board = b.machine.board;
+  if (o.screenDump === undefined || !(board instanceof PcBoard) || dumped.has(b)) return;
+  dumped.add(b);
+  try {
+    writeFileSync(o.screenDump, screenText(board.screen()));
+  } catch (e) {
+    say(`cannot write the screen dump ${o.screenDump}: ${(e as Error).message}`);
+  }
+}
+const dumped = new WeakSet<Built>();
 
 function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: DiskImage[], tag: string, input: KeySource | undefined): Machine {
   const warn = (m: string) => say(`${tag}${m}`);
+  const pc = plan.kind === "multiboot";
+  const ide: Array<DiskImage | undefined> = [undefined, undefined];
+  if (pc) idePositions(v.disks).forEach((at, i) => { ide[at] = drives[i]; });
   return createMachine(plan, {
     memorySize: v.memorySize,
     kvmPath: o.kvmPath,
-    output: outputTo(STDOUT, tag === "" ? undefined : tag),
+    output: vgaConsole?.output ?? outputTo(STDOUT, tag === "" ? undefined : tag),
     input,
+    console: vgaConsole === undefined ? "serial" : "vga",
+    display: vgaConsole?.display,
+    ide,
     warn,
     reportMmioMisses: o.trace || o.stats !== false,
     coalesce: o.coalesce,
     trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
-    drives,
+    drives: pc ? [] : drives,
     noHostAddresses: v.noHostAddresses,
     debugExit: v.debugExit,
     initrd: o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd", v.memorySize) },

@@ -45,6 +45,14 @@ export const LEGACY_HOLE_START = 0xa0000;
 export const LEGACY_HOLE_END = 0x100000;
 /** The ACPI tables, in the BIOS area the kernel scans for the RSDP (0xE0000-0xFFFFF). */
 export const ACPI_BASE = 0xe0000;
+/** The MP floating pointer and table, where a kernel's search of the BIOS area finds them (PC board). */
+export const MP_TABLE_BASE = 0xf0000;
+/** The BIOS data area (PC board): COM ports, EBDA segment, base memory size, video state. */
+export const BDA_BASE = 0x400;
+/** The real-mode interrupt vector table and the BDA end here: a kernel is never loaded below. */
+export const BDA_END = 0x500;
+/** The extended BIOS data area: the last KiB of conventional memory (PC board). */
+export const EBDA_BASE = 0x9fc00;
 /** Where a bzImage's protected-mode kernel goes: 1 MiB, the protocol's traditional high load address. */
 export const LINUX_KERNEL_ADDR = 0x100000;
 

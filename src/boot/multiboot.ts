@@ -3,7 +3,7 @@
 // mode, flat segments, paging and interrupts off, EAX = the boot loader magic, EBX = the
 // information's address. The PC's legacy hole (EBDA, VGA memory, BIOS) is reserved in the map.
 import { initialRegs, initialSregs, planBootArea, writeBootStructures, type BootArea } from "../arch/cpu-modes";
-import { LEGACY_HOLE_END, LOW_4G, placeHighest } from "../arch/layout";
+import { BDA_END, EBDA_BASE, LEGACY_HOLE_END, LOW_4G, placeHighest } from "../arch/layout";
 import { buildMemoryMap, type MemMapEntry } from "../arch/memmap";
 import { basicMemory, multibootInfo1, multibootInfo2, type BootFacts } from "../arch/multiboot-info";
 import { hex } from "../binary/hex";
@@ -15,9 +15,6 @@ import { loadMultiboot, MB1_BOOTLOADER_MAGIC, MB2_BOOTLOADER_MAGIC, type Multibo
 import type { GuestMemory } from "../memory/guest-memory";
 import type { Boot, StatsPart } from "../machine";
 
-/** Where a PC's conventional memory ends: the EBDA's 1 KiB below 640 KiB, then VGA memory and the BIOS. */
-export const EBDA_START = 0x9fc00;
-
 export class MultibootBoot implements Boot {
   private constructor(readonly header: MultibootHeader, readonly image: LoadedImage, readonly area: BootArea,
     readonly info: number, readonly memoryMap: readonly MemMapEntry[], readonly facts: BootFacts) {}
@@ -27,7 +24,14 @@ export class MultibootBoot implements Boot {
       const image = loadMultiboot(header, file.bytes, memory);
       const top = Math.max(...image.segments.map((s) => s.gpa + s.memSize));
       if (top > LOW_4G || image.entry >= LOW_4G) throw new BadInputError(`the kernel ends at ${hex(top)}: a multiboot kernel starts in 32-bit mode, below 4 GiB`);
-      const legacy = { start: EBDA_START, end: LEGACY_HOLE_END };
+      // Conventional memory ends with the EBDA (the last KiB below 640 KiB), then VGA memory and the BIOS.
+      const legacy = { start: EBDA_BASE, end: LEGACY_HOLE_END };
+      for (const low of [{ start: 0, end: BDA_END, what: "the interrupt vector table and BIOS data area" }, { ...legacy, what: "the EBDA, VGA memory and BIOS area" }]) {
+        const hit = image.segments.find((seg) => seg.gpa < low.end && low.start < seg.gpa + seg.memSize);
+        if (hit !== undefined) {
+          throw new BadInputError(`the kernel's segment at ${hex(hit.gpa)}-${hex(hit.gpa + hit.memSize)} overlaps ${low.what} (${hex(low.start)}-${hex(low.end)}): load it at 1 MiB or above`);
+        }
+      }
       const taken = [...occupied(image), legacy];
       const area = planBootArea("protected", memory, taken);
       writeBootStructures("protected", memory, area);

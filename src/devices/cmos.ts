@@ -30,8 +30,9 @@ export class Cmos implements PortDevice {
   private index = 0;
   private readonly ram = new Uint8Array(128);
 
-  /** `now` gives the wall clock (a Date), so tests can fix it. */
-  constructor(private readonly now: () => Date = () => new Date()) {
+  /** `now` gives the wall clock (a Date), so tests can fix it; `nvram` sets bytes of the NVRAM (the memory size on a PC). */
+  constructor(private readonly now: () => Date = () => new Date(), nvram: ReadonlyArray<[number, number]> = []) {
+    for (const [index, value] of nvram) this.ram[index & 0x7f] = value & 0xff;
     this.ram[RTC_REG_A] = REG_A_DIVIDER;
     this.ram[RTC_REG_B] = REG_B_24H;
     this.ram[RTC_REG_D] = REG_D_VALID;

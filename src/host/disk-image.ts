@@ -6,13 +6,27 @@ import { EAGAIN, EWOULDBLOCK } from "../libc/errno";
 import * as libc from "../libc/libc";
 import { SECTOR, type BlockBackend } from "../devices/pv-block";
 
-export interface DiskSpec { path: string; readOnly: boolean }
+export interface DiskSpec {
+  path: string;
+  readOnly: boolean;
+  /** QEMU's index: the position on the IDE channel (0 master, 1 slave); undefined: the next free one. */
+  index?: number;
+}
 
-/** "--disk FILE" or "--disk FILE,ro". */
+/** "FILE", "FILE,ro", "FILE,index=1", "FILE,ro,index=1" (options after the name, in any order; the name may hold commas). */
 export function parseDiskSpec(text: string): DiskSpec {
-  const m = /^(.*?)(,ro|,rw)?$/.exec(text)!;
-  if (m[1] === "") throw new BadInputError(`bad --disk "${text}": --disk FILE or --disk FILE,ro`);
-  return { path: m[1]!, readOnly: m[2] === ",ro" };
+  let rest = text;
+  let readOnly = false;
+  let index: number | undefined;
+  for (;;) {
+    const m = /,(ro|rw|index=(\d+))$/.exec(rest);
+    if (m === null) break;
+    if (m[2] !== undefined) index = Number(m[2]);
+    else readOnly = m[1] === "ro";
+    rest = rest.slice(0, m.index);
+  }
+  if (rest === "") throw new BadInputError(`bad --disk "${text}": --disk FILE[,ro][,index=N]`);
+  return index === undefined ? { path: rest, readOnly } : { path: rest, readOnly, index };
 }
 
 export class DiskImage implements BlockBackend {

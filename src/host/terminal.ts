@@ -39,13 +39,16 @@ export function enterRawMode(fd: number): boolean {
   raw[C_CC + VMIN] = 1;
   raw[C_CC + VTIME] = 0;
   saved.set(fd, original);
-  if (!exitHookInstalled) {
-    // Last line of defence: however the process ends (short of SIGKILL), the terminal comes back.
-    process.on("exit", restoreAll);
-    exitHookInstalled = true;
-  }
+  installExitHook();
   libc.tcsetattr(fd, raw);
   return true;
+}
+
+/** Last line of defence: however the process ends (short of SIGKILL), the terminal comes back. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  process.on("exit", restoreAll);
+  exitHookInstalled = true;
 }
 
 export function restoreMode(fd: number): void {
@@ -55,6 +58,24 @@ export function restoreMode(fd: number): void {
   try { libc.tcsetattr(fd, original); } catch { /* the terminal went away */ }
 }
 
+/** Terminals showing their alternate screen (a guest's VGA screen), with what puts them back. */
+const alternate = new Map<number, Uint8Array>();
+
+/** Switches a terminal to its alternate screen (`enter`); restoreAll writes `leave` there. */
+export function enterAlternateScreen(fd: number, enter: string, leave: string): void {
+  installExitHook();
+  libc.writeAll(fd, new TextEncoder().encode(enter));
+  alternate.set(fd, new TextEncoder().encode(leave));
+}
+
+export function leaveAlternateScreen(fd: number): void {
+  const leave = alternate.get(fd);
+  if (leave === undefined) return;
+  alternate.delete(fd);
+  try { libc.writeAll(fd, leave); } catch { /* the terminal went away */ }
+}
+
 export function restoreAll(): void {
+  for (const fd of [...alternate.keys()]) leaveAlternateScreen(fd);
   for (const fd of [...saved.keys()]) restoreMode(fd);
 }

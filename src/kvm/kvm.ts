@@ -197,6 +197,13 @@ export class Vcpu {
     return libc.ioctlRaw(this.fd, K.KVM_RUN);
   }
 
+  /** KVM_GET_MP_STATE: runnable, halted (waiting in HLT for an interrupt), … (KVM_MP_STATE_*). */
+  getMpState(): number {
+    const buf = new Uint8Array(4);
+    libc.ioctl(this.fd, K.KVM_GET_MP_STATE, buf, "KVM_GET_MP_STATE");
+    return new DataView(buf.buffer).getUint32(0, true);
+  }
+
   getRegs(): KvmRegs {
     const buf = kvm_regs.encode();
     libc.ioctl(this.fd, K.KVM_GET_REGS, buf, "KVM_GET_REGS");

@@ -1,6 +1,7 @@
 // Choosing the machine kind for a guest, and building it: shared by the command line and the
 // library. A Linux kernel (a bzImage, or an ELF vmlinux with a PVH note, or anything given as
-// the kernel) gets the Linux machine; everything else the plain machine.
+// the kernel) gets the Linux machine; a multiboot kernel the PC machine; everything else the
+// plain machine.
 import type { CpuMode } from "../arch/cpu-modes";
 import type { PlainGuest } from "../boot/plain";
 import type { BlockBackend } from "../devices/pv-block";
@@ -10,7 +11,9 @@ import { isLinuxKernel, type GuestFile } from "../guest-file";
 import type { KeySource } from "../host/input";
 import type { Machine } from "../machine";
 import { createLinuxMachine, DEFAULT_CMDLINE } from "./linux";
-import { createMultibootMachine, createPlainMachine } from "./plain";
+import { createPcMachine } from "./pc";
+import { createPlainMachine } from "./plain";
+import type { PcConsole } from "../boards/pc";
 
 /** What one VM runs: a plain guest, a multiboot kernel, or a Linux kernel. */
 export type GuestPlan =
@@ -42,7 +45,7 @@ export function planGuest(file: GuestFile, p: Placement, asKernel = false): Gues
 export interface MachineOptions {
   memorySize: number;
   kvmPath: string;
-  /** Guest output: the console and debugcon, or Linux's serial console. */
+  /** Guest output: the console and debugcon, or the serial console (Linux, PC). */
   output: (bytes: Uint8Array) => void;
   /** Host keys for the guest's keyboard or console UART. */
   input?: KeySource;
@@ -59,6 +62,12 @@ export interface MachineOptions {
   debugExit?: boolean;
   /** Plain guests: disk drives 0, 1, …; the caller opens and closes them. */
   drives: readonly BlockBackend[];
+  /** Multiboot kernels (the PC board): the IDE disks, [master, slave]; the caller opens and closes them. */
+  ide?: ReadonlyArray<BlockBackend | undefined>;
+  /** Multiboot kernels: the VGA screen and PS/2 keys, or COM1 both ways (default serial). */
+  console?: PcConsole;
+  /** Multiboot kernels: the screen, when something shows it (between slices). */
+  display?: (cells: Uint8Array, cursor: { row: number; column: number } | undefined) => void;
   /** Linux: the initrd, and the command line (default DEFAULT_CMDLINE) with additions. */
   initrd?: { name: string; bytes: Uint8Array };
   cmdline?: string;
@@ -73,7 +82,7 @@ export function createMachine(plan: GuestPlan, o: MachineOptions): Machine {
   if (plan.kind === "multiboot") {
     // As GRUB and QEMU do: the kernel's file name first, unless --cmdline gives the whole line.
     const cmdline = [o.cmdline ?? plan.kernel.name, ...(o.append ?? [])].join(" ");
-    return createMultibootMachine({ ...o, kernel: plan.kernel, header: plan.header, cmdline, clock: () => performance.now() });
+    return createPcMachine({ ...o, kernel: plan.kernel, header: plan.header, cmdline, console: o.console ?? "serial", ide: o.ide ?? [] });
   }
   return createPlainMachine({ ...o, guest: plan.guest, clock: () => performance.now() });
 }

@@ -20,17 +20,19 @@ export interface Pacing {
   sliceMs: number;
   /** Slices double up to this while it makes none (idle in HLT): fewer host wakeups. */
   idleSliceMaxMs: number;
+  /** HLT waits inside KVM_RUN (in-kernel irqchip): host input must kick the vCPU out to be seen soon. */
+  kicked: boolean;
 }
 
 /** The host looks for input between slices: 10 ms while the guest works, 100 ms while it idles. */
-export const POLLED: Pacing = { sliceMs: 10, idleSliceMaxMs: 100 };
+export const POLLED: Pacing = { sliceMs: 10, idleSliceMaxMs: 100, kicked: false };
 
 /**
  * Input kicks the thread out of KVM_RUN (an InputWatcher) and a signal interrupts KVM_RUN by
  * itself, so slices can be long: the timer only bounds how long a signal that lands between two
  * KVM_RUNs waits to be seen. A guest idle in the in-kernel HLT costs the host one wakeup a second.
  */
-export const KICKED: Pacing = { sliceMs: 1000, idleSliceMaxMs: 1000 };
+export const KICKED: Pacing = { sliceMs: 1000, idleSliceMaxMs: 1000, kicked: true };
 
 /** The clock is read every this many exits (an exit costs microseconds). */
 const CLOCK_EVERY = 16;

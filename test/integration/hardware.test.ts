@@ -10,6 +10,7 @@
 // XSAVE size in CPUID 0xD does not match the features: the emulated CPU's, harmless.)
 import { beforeAll, describe, expect, test } from "bun:test";
 import { hardwareKvm, runHardware } from "../helpers";
+import { buildXv6, xv6 } from "../pc/xv6";
 import { busyboxInitramfs, cloudKernel, cloudVmlinux, genericKernel, INTERACTIVE_SHELL, vmlinuxWithoutPvhNote } from "../linux/fixtures";
 
 const SHOW = "--regs --peek 0x400:4";
@@ -18,6 +19,9 @@ const SECTIONS: Record<string, string> = {
   "paged-elf": `./dist/microvmm ${SHOW} --mode paged guest/build/hello-32.elf`,
   "sysinfo": "./dist/microvmm guest/build/sysinfo.elf",
   "host-cpu": "grep -o -w -m1 -E 'svm|vmx' /proc/cpuinfo",
+  // Interrupts: this machine's software KVM cannot emulate the kernel's IRET.
+  "pc-irq": "printf 'hi there\\n' | ./dist/microvmm --console vga --screen-dump /tmp/pc-irq-screen.txt guest/build/test-pc-irq.elf > /tmp/pc-irq.out; " +
+    "st=$?; sed 's/.*\\x1b\\[?1049l//' /tmp/pc-irq.out; sed 's/^/screen: /' /tmp/pc-irq-screen.txt; exit $st",
 };
 const LINUX_TOKEN = "microvmm.test=4242";
 
@@ -42,6 +46,12 @@ beforeAll(async () => {
   SECTIONS["linux-4g"] = `${vmm} -m 4G --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
   SECTIONS["linux-8g"] = `${vmm} -m 8G --kernel ${kernel} --initrd ${busyboxInitramfs("poweroff", "poweroff -f")}`;
   const shell = `${vmm} -m 256M --kernel ${kernel} --initrd ${busyboxInitramfs("shell", INTERACTIVE_SHELL)}`;
+  if (xv6.available) {
+    // The image is copied: the machine's writes are its own, and the second boot must see the first's.
+    const { kernel: xv6Kernel, fsImg } = buildXv6();
+    SECTIONS["xv6"] = `cp ${fsImg} /tmp/xv6-fs.img && node_modules/.bin/bun test/pc/drive-xv6.ts /tmp/xv6-fs.img ${vmm} -m 512M ` +
+      `--console serial --screen-dump /tmp/xv6-screen.txt ${xv6Kernel}; st=$?; sed 's/^/screen: /' /tmp/xv6-screen.txt; exit $st`;
+  }
   SECTIONS["linux-session"] = `node_modules/.bin/bun test/linux/drive.ts session ${shell} --stats`;
   for (const scenario of ["quit", "sigterm"]) SECTIONS[`linux-${scenario}`] = `node_modules/.bin/bun test/linux/drive.ts ${scenario} ${shell}`;
   // One line: the runner quotes it. A Linux section that never reached init or broke off
@@ -82,6 +92,39 @@ describe.skipIf(skip)(`on hardware-style KVM (${hardwareKvm.how})${skip ? ` — 
     expect(s.lines).toContain("hypervisor: yes");
     expect(s.lines).toContain("hypervisor signature: KVMKVMKVM");
     expect(s.status).toBe(0);
+  });
+});
+
+describe.skipIf(skip)(`the PC board by interrupts, on hardware-style KVM (${hardwareKvm.how})`, () => {
+  test("a multiboot kernel counts 10 PIT ticks through the 8259, then echoes keys it takes by IRQ 1 on the VGA screen", () => {
+    const r = results.get("pc-irq")!;
+    expect(r.lines.filter((l) => !l.startsWith("screen: "))).toEqual(["typed: hi there", "ticks: 10", "typed: hi there", "done"]);
+    expect(r.lines.filter((l) => l.startsWith("screen: ")).slice(0, 2)).toEqual(["screen: typed: hi there", "screen: "]);
+    expect(r.status).toBe(0);
+  });
+});
+
+describe.skipIf(skip || !xv6.available)(`xv6 on the PC board, on hardware-style KVM (${hardwareKvm.how})${skip ? ` — skipped: ${hardwareKvm.why}` : !xv6.available ? ` — skipped: ${xv6.why}` : ""}`, () => {
+  const lines = () => results.get("xv6")!.lines;
+  test("xv6 boots to its shell with fs.img as the IDE slave; `ls` lists README; `cat README | wc` says 50 329 2286", () => {
+    const l = lines();
+    console.log(l.filter((x) => x.startsWith("prompt after")).join("; "));
+    expect(l.filter((x) => x.startsWith("prompt after")).length).toBe(2);
+    expect(l).toContainEqual(expect.stringMatching(/^ls: README +2 2 2286$/));
+    expect(l).toContain("cat README | wc: 50 329 2286 ");
+    expect(l.filter((x) => x.startsWith("failed:"))).toEqual([]);
+  });
+
+  test("what `echo hi > f` wrote to the IDE disk is there at the next boot of the same image", () => {
+    expect(lines()).toContain("cat f: hi");
+    expect(lines().filter((x) => x.startsWith("status: "))).toEqual(["status: 143", "status: 143"]);
+  });
+
+  test("--screen-dump: xv6's VGA screen (it prints on the CGA and COM1 alike) as 25 trimmed lines", () => {
+    const screen = lines().filter((x) => x.startsWith("screen: ")).map((x) => x.slice(8));
+    expect(screen.length).toBe(25);
+    expect(screen).toContain("init: starting sh");
+    expect(screen.slice(screen.indexOf("init: starting sh") + 1, screen.indexOf("init: starting sh") + 4)).toEqual(["$ cat f", "hi", "$"]);
   });
 });
 

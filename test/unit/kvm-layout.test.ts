@@ -2,7 +2,7 @@
 // here prints sizeof/offsetof for every field we declare and every ioctl number we compute.
 import { expect, test } from "bun:test";
 import * as B from "../../src/kvm/bindings";
-import { IOCTLS, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_IMMEDIATE_EXIT } from "../../src/kvm/ioctls";
+import { IOCTLS, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_IMMEDIATE_EXIT, KVM_MP_STATE_HALTED } from "../../src/kvm/ioctls";
 import type { Struct } from "../../src/binary/struct";
 import { compareWithC } from "../c-layout";
 
@@ -37,7 +37,7 @@ function expectations(): Map<string, { c: string; ours: number }> {
     KVM_EXIT_INTR: B.KVM_EXIT_INTR, KVM_EXIT_INTERNAL_ERROR: B.KVM_EXIT_INTERNAL_ERROR,
     KVM_EXIT_SYSTEM_EVENT: B.KVM_EXIT_SYSTEM_EVENT, KVM_EXIT_DEBUG: B.KVM_EXIT_DEBUG,
     KVM_EXIT_IO_OUT: B.KVM_EXIT_IO_OUT, KVM_MEM_READONLY: B.KVM_MEM_READONLY,
-    KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO,
+    KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_MP_STATE_HALTED,
   })) m.set(name, { c: `(unsigned long)${name}`, ours: value });
   return m;
 }
