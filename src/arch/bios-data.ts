@@ -72,7 +72,7 @@ const CMOS_EQUIPMENT = 0x14; // bits 4-5 clear: EGA/VGA; bit 1: a maths coproces
 export function cmosMemoryFields(ram: ReadonlyArray<{ gpa: number; size: number }>): Array<[number, number]> {
   const low = ram.filter((r) => r.gpa < MMIO_HOLE_END).reduce((end, r) => Math.max(end, r.gpa + r.size), 0);
   const high = ram.filter((r) => r.gpa >= MMIO_HOLE_END).reduce((n, r) => n + r.size, 0);
-  const extendedKb = Math.min(0xffff, Math.max(0, (low - 0x100000) >> 10));
+  const extendedKb = Math.min(0xffff, Math.max(0, Math.floor((low - 0x100000) / 1024)));
   const above16m = Math.min(0xffff, Math.max(0, Math.floor((low - 0x1000000) / 0x10000)));
   const above4g = Math.min(0xffffff, Math.floor(high / 0x10000));
   const u16 = (at: number, v: number): Array<[number, number]> => [[at, v & 0xff], [at + 1, v >> 8]];
