@@ -101,7 +101,10 @@ export const TARGETS: Target[] = [
     run: (input, rng) => refusedOk(() => {
       const file = classify("fuzz.mb", input);
       const header = findMultiboot(input);
-      if (header !== undefined) MultibootBoot.place(file, header, memory(), "x".repeat(rng.below(300)));
+      if (header !== undefined) {
+        const modules = Array.from({ length: rng.below(3) }, (_, i) => ({ name: `m${i}`, bytes: new Uint8Array(rng.below(0x3000)), cmdline: "m" }));
+        MultibootBoot.place(file, header, memory(), { cmdline: "x".repeat(rng.below(300)), modules, rsdp: new Uint8Array(20) });
+      }
     }),
     cliArgs: (file) => ["-m", "32M", file],
   },

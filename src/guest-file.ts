@@ -23,7 +23,7 @@ export function classify(name: string, bytes: Uint8Array): GuestFile {
   return { kind: "other", name, bytes };
 }
 
-const WHAT = { guest: "a guest image", kernel: "a kernel image", initrd: "an initrd image" } as const;
+const WHAT = { guest: "a guest image", kernel: "a kernel image", initrd: "an initrd image", module: "a multiboot module" } as const;
 
 /**
  * Reads a file the user named. Only regular files, and no more than `limit` bytes (guest RAM can

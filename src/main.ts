@@ -214,6 +214,8 @@ function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: Disk
     initrd: o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd", v.memorySize) },
     cmdline: o.cmdline,
     append: o.append,
+    // GRUB's and QEMU's way: a module's command line is its file name, then its arguments.
+    modules: o.modules.map((m) => ({ name: m.path, bytes: readUserFile(m.path, "module", v.memorySize), cmdline: [m.path, m.args].filter((x) => x !== "").join(" ") })),
   });
 }
 

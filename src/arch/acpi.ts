@@ -27,6 +27,9 @@ export const IOAPIC_ID = 0;
 /** SLP_TYP for S5 in \_S5 (the kernel writes it to PM1a_CNT bits 10-12). */
 export const S5_SLP_TYP = 5;
 
+/** The RSDP in its ACPI 1.0 form (revision 0): 20 bytes. */
+export const RSDP_V1_SIZE = 20;
+
 const OEM_ID = "MVMM  ";
 const OEM_TABLE_ID = "MICROVMM";
 const HEADER = 36;
@@ -138,7 +141,7 @@ export function writeAcpiTables(memory: GuestMemory, board: AcpiBoard): number {
   put(RSDT_OFF, table("RSDT", 1, rsdt));
 
   // RSDP, ACPI 1.0 form (20 bytes).
-  const rsdp = new Uint8Array(20);
+  const rsdp = new Uint8Array(RSDP_V1_SIZE);
   rsdp.set(ascii("RSD PTR "), 0);
   rsdp.set(ascii(OEM_ID), 9);
   rsdp[15] = 0; // revision 0

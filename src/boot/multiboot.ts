@@ -15,11 +15,23 @@ import { loadMultiboot, MB1_BOOTLOADER_MAGIC, MB2_BOOTLOADER_MAGIC, type Multibo
 import type { GuestMemory } from "../memory/guest-memory";
 import type { Boot, StatsPart } from "../machine";
 
+/** A module to load beside the kernel: its file and its command line. */
+export interface MultibootModule { name: string; bytes: Uint8Array; cmdline: string }
+
+/** What the loader passes besides the kernel. */
+export interface MultibootInput {
+  cmdline: string;
+  modules: readonly MultibootModule[];
+  /** The ACPI RSDP's bytes, for Multiboot2's copy of it. */
+  rsdp: Uint8Array;
+}
+
 export class MultibootBoot implements Boot {
   private constructor(readonly header: MultibootHeader, readonly image: LoadedImage, readonly area: BootArea,
     readonly info: number, readonly memoryMap: readonly MemMapEntry[], readonly facts: BootFacts) {}
 
-  static place(file: GuestFile, header: MultibootHeader, memory: GuestMemory, cmdline: string): MultibootBoot {
+  static place(file: GuestFile, header: MultibootHeader, memory: GuestMemory, input: MultibootInput): MultibootBoot {
+    const { cmdline, rsdp } = input;
     return aboutFile(file.name, () => {
       const image = loadMultiboot(header, file.bytes, memory);
       const top = Math.max(...image.segments.map((s) => s.gpa + s.memSize));
@@ -33,6 +45,18 @@ export class MultibootBoot implements Boot {
         }
       }
       const taken = [...occupied(image), legacy];
+      // Modules go after the kernel, page-aligned, in order, as GRUB and QEMU put them.
+      const modules: BootFacts["modules"][number][] = [];
+      let next = Math.ceil(top / 0x1000) * 0x1000;
+      for (const m of input.modules) {
+        if (next + m.bytes.length > LOW_4G || !memory.contains(next, Math.max(1, m.bytes.length))) {
+          throw new BadInputError(`module ${m.name} (${m.bytes.length} bytes) does not fit in guest RAM after the kernel at ${hex(next)} — raise --memory`);
+        }
+        memory.write(next, m.bytes, `module ${m.name}`);
+        modules.push({ start: next, end: next + m.bytes.length, cmdline: m.cmdline });
+        taken.push({ start: next, end: next + m.bytes.length });
+        next = Math.ceil((next + m.bytes.length) / 0x1000) * 0x1000;
+      }
       const area = planBootArea("protected", memory, taken);
       writeBootStructures("protected", memory, area);
       taken.push({ start: area.base, end: area.base + area.size });
@@ -40,7 +64,7 @@ export class MultibootBoot implements Boot {
       const facts = (reserved: Array<{ start: number; end: number }>): BootFacts => {
         const memoryMap = buildMemoryMap(memory.regions, reserved);
         const base = image.segments.reduce((n, s) => Math.min(n, s.gpa), Infinity);
-        return { cmdline, ...basicMemory(memoryMap), memoryMap, loadBase: base };
+        return { cmdline, ...basicMemory(memoryMap), memoryMap, loadBase: base, modules, rsdp };
       };
       const sizing = facts([...taken, { start: 0, end: 0 }]);
       // (Room for the two map entries the information's own reservation can add.)
@@ -66,11 +90,13 @@ export class MultibootBoot implements Boot {
     const multiboot = {
       version: this.header.version, magic: hex(magic), info: hex(this.info), entry: hex(this.image.entry), cmdline: f.cmdline,
       memLower: f.memLower, memUpper: f.memUpper, memoryMapEntries: f.memoryMap.length, loadBase: hex(f.loadBase),
+      modules: f.modules.map((m) => ({ start: hex(m.start), end: hex(m.end), cmdline: m.cmdline })),
     };
     return {
       json: { multiboot },
       lines: [`  multiboot ${multiboot.version}: entry ${multiboot.entry}, EAX ${multiboot.magic}, EBX ${multiboot.info} ` +
-        `(mem_lower ${f.memLower} KiB, mem_upper ${f.memUpper} KiB, ${f.memoryMap.length} map entries)`],
+        `(mem_lower ${f.memLower} KiB, mem_upper ${f.memUpper} KiB, ${f.memoryMap.length} map entries)`,
+        ...multiboot.modules.map((m) => `  module ${m.start}-${m.end}: ${m.cmdline}`)],
     };
   }
 }

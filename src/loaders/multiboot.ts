@@ -36,7 +36,7 @@ const TAG_OPTIONAL = 1;
 const ARCH_I386 = 0;
 
 /** Boot information tags microvmm gives (Multiboot2 types), so a required request for them is met. */
-export const MB2_PROVIDED = new Set([1, 2, 3, 4, 6, 21]);
+export const MB2_PROVIDED = new Set([1, 2, 3, 4, 6, 8, 14, 21]);
 
 export interface AddressFields { headerAddr: number; loadAddr: number; loadEndAddr: number; bssEndAddr: number; entryAddr: number }
 
@@ -76,7 +76,11 @@ function parseMb1(dv: DataView, at: number): MultibootHeader {
   const flags = u32(dv, at + 4);
   const unknown = flags & 0xffff & ~MB1_KNOWN;
   if (unknown !== 0) throw new BadInputError(`multiboot header at ${hex(at)} requires features microvmm does not know (flags ${hex(unknown)})`);
-  if (flags & MB1_VIDEO_MODE) throw new BadInputError("the multiboot header asks for a video mode (flags bit 2): microvmm offers no graphics mode");
+  if (flags & MB1_VIDEO_MODE) {
+    // mode_type at +32: 0 a linear graphics mode, 1 EGA text (what the PC board's VGA is).
+    if (at + 48 > dv.byteLength) throw new BadInputError(`truncated multiboot header at ${hex(at)}: the video mode fields run past the end of the file`);
+    if (u32(dv, at + 32) !== 1) throw new BadInputError("the multiboot header asks for a graphics mode (flags bit 2, mode_type 0): microvmm offers EGA text only");
+  }
   let address: AddressFields | undefined;
   if (flags & MB1_ADDRESS) {
     if (at + 32 > dv.byteLength) throw new BadInputError(`truncated multiboot header at ${hex(at)}: the address fields run past the end of the file`);
@@ -116,7 +120,8 @@ function parseMb2(dv: DataView, at: number, length: number): MultibootHeader {
       case TAG_CONSOLE_FLAGS: case TAG_MODULE_ALIGN: case TAG_RELOCATABLE:
         break; // met as they are: no console switching, modules page-aligned, loaded where linked
       case TAG_FRAMEBUFFER:
-        if (!optional) throw new BadInputError("the multiboot2 header requires a framebuffer: microvmm offers no graphics mode");
+        // Depth 0 is "no preference": EGA text (the framebuffer tag says so) meets it; a graphics depth does not.
+        if (!optional && (size < 20 || u32(dv, tag + 16) !== 0)) throw new BadInputError("the multiboot2 header requires a graphics framebuffer: microvmm offers EGA text only");
         break;
       default:
         if (!optional) throw new BadInputError(`the multiboot2 header requires tag ${type} (EFI or unknown), which microvmm does not support`);

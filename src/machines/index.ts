@@ -66,6 +66,8 @@ export interface MachineOptions {
   ide?: ReadonlyArray<BlockBackend | undefined>;
   /** Multiboot kernels: the VGA screen and PS/2 keys, or COM1 both ways (default serial). */
   console?: PcConsole;
+  /** Multiboot kernels: modules (--module), loaded after the kernel in order. */
+  modules?: ReadonlyArray<{ name: string; bytes: Uint8Array; cmdline: string }>;
   /** Multiboot kernels: the screen, when something shows it (between slices). */
   display?: (cells: Uint8Array, cursor: { row: number; column: number } | undefined) => void;
   /** Linux: the initrd, and the command line (default DEFAULT_CMDLINE) with additions. */
@@ -82,7 +84,7 @@ export function createMachine(plan: GuestPlan, o: MachineOptions): Machine {
   if (plan.kind === "multiboot") {
     // As GRUB and QEMU do: the kernel's file name first, unless --cmdline gives the whole line.
     const cmdline = [o.cmdline ?? plan.kernel.name, ...(o.append ?? [])].join(" ");
-    return createPcMachine({ ...o, kernel: plan.kernel, header: plan.header, cmdline, console: o.console ?? "serial", ide: o.ide ?? [] });
+    return createPcMachine({ ...o, kernel: plan.kernel, header: plan.header, cmdline, console: o.console ?? "serial", ide: o.ide ?? [], modules: o.modules ?? [] });
   }
   return createPlainMachine({ ...o, guest: plan.guest, clock: () => performance.now() });
 }

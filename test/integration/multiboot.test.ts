@@ -18,16 +18,31 @@ async function boot(args: string[]) {
 
 describe.skipIf(!hasKvm)("multiboot kernels", () => {
   test("Multiboot 1 (ELF): EAX is the magic; the info's flags, memory, command line, loader name and map are what we passed", async () => {
-    const r = await boot(["--cmdline", "kernel quiet", guest("test-multiboot1.elf")]);
+    const mod = join(dir, "mod.txt");
+    writeFileSync(mod, "module text\0");
+    const r = await boot(["--cmdline", "kernel quiet", "--module", `${mod},arg1 arg2`, "--module", mod, guest("test-multiboot1.elf")]);
     expect(r.mb).toMatchObject({ version: 1, magic: "0x2badb002", cmdline: "kernel quiet", memLower: 639 });
-    const [magic, flags, memLower, memUpper, cmdline, name, mmapLength, ...entries] = r.out;
+    const [magic, flags, memLower, memUpper, cmdline, name, mmapLength, ...rest] = r.out;
     expect(Number(magic)).toBe(0x2badb002);
-    expect(Number(flags)).toBe(0x245); // memory, command line, memory map, boot loader name
+    // Memory, boot device, command line, modules, memory map, boot loader name, framebuffer.
+    expect(Number(flags)).toBe(0x124f);
     expect([Number(memLower), Number(memUpper)]).toEqual([r.mb.memLower, r.mb.memUpper]);
     expect([cmdline, name]).toEqual(["kernel quiet", "microvmm"]);
     expect(Number(mmapLength)).toBe(24 * r.mb.memoryMapEntries);
+    const entries = rest.slice(0, 3 * r.mb.memoryMapEntries);
     // Usable from 0 to the EBDA, reserved to 1 MiB (EBDA, VGA, BIOS), usable above.
     expect(entries.slice(0, 9).map(Number)).toEqual([0, 0x9fc00, 1, 0x9fc00, 0x60400, 2, 0x100000, r.mb.memUpper * 1024, 1]);
+    const after = rest.slice(3 * r.mb.memoryMapEntries);
+    // boot_device (the first hard disk), the EGA text framebuffer (address, pitch, width, height, type 2), 2 modules.
+    expect(after.slice(0, 7).map(Number)).toEqual([0x8000ffff, 0xb8000, 160, 80, 25, 2, 2]);
+    const m = r.mb.modules as Array<{ start: string; end: string; cmdline: string }>;
+    expect(m.map((x) => x.cmdline)).toEqual([`${mod} arg1 arg2`, mod]);
+    expect(after.slice(7)).toEqual([
+      String(parseInt(m[0]!.start, 16)), String(parseInt(m[0]!.end, 16)), `${mod} arg1 arg2`, "module text",
+      String(parseInt(m[1]!.start, 16)), String(parseInt(m[1]!.end, 16)), mod, "module text",
+    ]);
+    expect(parseInt(m[0]!.start, 16) % 4096).toBe(0); // page-aligned, after the kernel
+    expect(parseInt(m[1]!.start, 16)).toBe(parseInt(m[0]!.start, 16) + 4096);
     expect(r.status).toBe(0);
   });
 
@@ -40,6 +55,8 @@ describe.skipIf(!hasKvm)("multiboot kernels", () => {
       "2", "microvmm",
       "4", String(r.mb.memLower), String(r.mb.memUpper),
       "6", "24", String(r.mb.memoryMapEntries),
+      "8", String(0xb8000), "160", "80", "25", "2", // EGA text
+      "14", String(0xe0040), // the RSDP copy: its RSDT right after it at 0xE0000
       "21", String(parseInt(r.mb.loadBase, 16)),
       "0",
     ]);
@@ -71,7 +88,7 @@ describe.skipIf(!hasKvm)("multiboot kernels", () => {
     const file = join(dir, "video.bin");
     writeFileSync(file, img);
     const r = await runVmm([file]);
-    expect(r).toEqual({ status: 2, stdout: "", stderr: `microvmm: ${file}: the multiboot header asks for a video mode (flags bit 2): microvmm offers no graphics mode\n` });
+    expect(r).toEqual({ status: 2, stdout: "", stderr: `microvmm: ${file}: the multiboot header asks for a graphics mode (flags bit 2, mode_type 0): microvmm offers EGA text only\n` });
     const initrd = await runVmm(["--initrd", file, guest("test-multiboot1.elf")]);
     expect(initrd.stderr).toBe("microvmm: --initrd is for a Linux kernel; a multiboot kernel takes --cmdline and --append\n");
     expect(initrd.status).toBe(2);

@@ -81,6 +81,9 @@ describe.skipIf(!hasKvm)("the PC board", () => {
       [["--disk", disk("c.img"), "--disk", disk("d.img"), "--disk", disk("e.img"), mb], "microvmm: at most two disks on the IDE channel (index 0 and 1)\n"],
       [["--disk", `${disk("f.img")},index=0`, guest("disk.elf")], "microvmm: --disk FILE,index=N places a multiboot kernel's IDE disk; a plain guest's drives are numbered in order\n"],
     ];
+    const big = join(dir, "big.mod");
+    writeFileSync(big, new Uint8Array(1536 << 10));
+    cases.push([["-m", "2M", "--module", big, mb], `microvmm: ${mb}: module ${big} (1572864 bytes) does not fit in guest RAM after the kernel at 0x101000 — raise --memory\n`]);
     for (const [args, line] of cases) {
       const r = await runVmm(args);
       expect(r.stderr).toBe(line);
