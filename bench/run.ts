@@ -4,7 +4,11 @@
 //                     printing them one exit per byte (target ≥ 4× faster)
 //   hello process     whole-process time of microvmm running a hello guest (target ≤ 15 ms),
 //                     beside a compiled Bun program that only prints (the runtime's own floor)
+//   multiboot hello   whole-process time of a multiboot kernel that prints its boot information
+//                     on the PC board (in-kernel irqchip, BIOS tables, cli; hlt detection)
 //   linux             boot to init vs QEMU microvm, idle CPU (bench/linux.ts, on hardware-style KVM)
+//   xv6               boot to the shell's prompt vs qemu-system-i386 -kernel (bench/xv6.ts, on
+//                     hardware-style KVM; target ≤ 0.5×)
 //   scheduling        two VMs at 70/30: switch cost and share error at quantum 10 ms, 100 ms, 1 s
 //   disk              256 MiB through the paravirtual disk in 1 MiB requests vs the same file
 //                     read (and written, fsync every 16 MiB) by this process (target ≥ 0.5×)
@@ -140,6 +144,13 @@ for (const q of ["10ms", "100ms", "1s"]) {
   console.log(`  ${q.padEnd(9)} ${String(s.switches).padStart(8)}   ${s.switchCostUs.toFixed(1).padStart(9)}   ${a.toFixed(2).padStart(6)}/${(100 - a).toFixed(2).padEnd(6)}  ${(a - 70).toFixed(2).padStart(5)} points`);
 }
 
+// 4b. A multiboot kernel's whole process on the PC board, beside the plain hello above.
+const mbHello: number[] = [];
+timeOnce([BIN, guest("test-multiboot1.elf")]);
+for (let i = 0; i < 30; i++) mbHello.push(timeOnce([BIN, guest("test-multiboot1.elf")]));
+console.log("multiboot kernel printing its boot information on the PC board, whole process (median of 30):");
+console.log(`  microvmm        ${median(mbHello).toFixed(1)} ms (the plain hello guest: ${helloMs.toFixed(1)} ms)`);
+
 // 5. Linux: boot time against QEMU microvm and idle CPU, where KVM is hardware-style.
 const { hardwareKvm, NESTED_RUN } = await import("../test/helpers");
 const { busyboxInitramfs, cloudKernel, cloudVmlinux, INTERACTIVE_SHELL } = await import("../test/linux/fixtures");
@@ -150,5 +161,16 @@ if (hardwareKvm.how === "skip") {
   // Nested, the vCPU threads stay on one CPU (see test/integration/hardware.test.ts).
   const cmd = [process.execPath, join(ROOT, "bench/linux.ts"), ...(hardwareKvm.how === "nested" ? ["--pin"] : []), ...args];
   const r = Bun.spawnSync(hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", "900", "--", ...cmd] : cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  process.stdout.write(r.stdout.toString().split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n"));
+}
+
+// 6. xv6: boot to its prompt against QEMU, where KVM is hardware-style, built from its sources.
+const { buildXv6, xv6 } = await import("../test/pc/xv6");
+if (hardwareKvm.how === "skip" || !xv6.available) {
+  console.log(`xv6: skipped — ${hardwareKvm.how === "skip" ? hardwareKvm.why : xv6.why}`);
+} else {
+  const { kernel, fsImg } = buildXv6();
+  const cmd = [process.execPath, join(ROOT, "bench/xv6.ts"), ...(hardwareKvm.how === "nested" ? ["--pin"] : []), kernel, fsImg];
+  const r = Bun.spawnSync(hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", "600", "--", ...cmd] : cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   process.stdout.write(r.stdout.toString().split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n"));
 }

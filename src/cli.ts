@@ -76,9 +76,9 @@ Usage: microvmm [options] <guest>
 
 <guest> is an ELF file (ELFCLASS32 starts in 32-bit protected mode, ELFCLASS64 in 64-bit long
 mode, each segment at its physical address) or a raw binary, run as one when --mode, --load or
---entry is given. A multiboot kernel (Multiboot 1 or 2 header, ELF or raw) is entered as the
-specification says, EAX = the magic and EBX = the boot information (command line, memory map);
-it runs on the same devices as other guests (debugcon 0xE9, hypercalls) for now.
+--entry is given. A multiboot kernel (Multiboot 1 or 2 header, ELF or raw) boots as under
+qemu -kernel: EAX = the magic, EBX = the boot information (command line, modules, memory map,
+EGA text framebuffer, ACPI RSDP), on a PC (see "PC devices" below).
 "demo" runs the built-in echo demo (ELF), "demo-raw" its raw-binary build: type a line and Enter,
 and the guest prints it on every timer tick.
 
@@ -106,7 +106,9 @@ Options:
       --regs          at exit, print the vCPU registers to stderr, one per line
       --peek ADDR[:LEN]  at exit, hex-dump LEN bytes (default ${PEEK_DEFAULT}) of guest-physical
                       memory at ADDR to stderr; repeatable
-      --disk FILE[,ro]  attach a disk image (drive 0, then 1, …; ,ro: read-only); repeatable
+      --disk FILE[,ro][,index=N]  attach a disk image (,ro: read-only); repeatable. Plain
+                      guests: paravirtual drive 0, then 1, …; multiboot kernels: IDE, index 0
+                      master, 1 slave (default: the next free one)
       --memmap        at start, print the guest's memory map (as the guest is told it) to stderr
       --no-host-addresses  hypercall 0xEF gives the guest-physical address, not the host's
       --debug-exit    QEMU's isa-debug-exit at port 0xF4: a guest write of v ends microvmm with
@@ -117,6 +119,14 @@ Options:
       --cmdline TEXT  Linux or multiboot: the kernel command line, replacing the default (Linux:
                       see below; multiboot: the kernel's file name)
       --append TEXT   Linux or multiboot: added to the command line; repeatable
+      --module FILE[,ARGS]  multiboot: load FILE after the kernel as a module, its command line
+                      "FILE ARGS"; repeatable, in order
+      --console vga|serial  multiboot: what the terminal is. vga (the default when stdout is a
+                      terminal): the VGA text screen drawn live, keys to the PS/2 keyboard, COM1
+                      and debugcon output held and printed after the last screen when the VM
+                      ends. serial (otherwise): COM1 and debugcon on stdout, keys to COM1
+      --screen-dump FILE  multiboot: when the VM ends (however it ends), write the VGA text
+                      screen to FILE: 25 lines, trailing blanks trimmed
       --vm GUEST[:SHARE]  add a VM (see above)
       --name NAME     the VM's name in output and stats (default vm0, vm1, …)
       --quantum TIME  the scheduling round with several VMs: 10ms, 100ms, 1s (default ${DEFAULT_QUANTUM_MS}ms)
@@ -128,6 +138,14 @@ Guest devices: console (port 0x42), keyboard (0x44 data, 0x45 status), timer (0x
 0x47 bit 0 enable, bit 1 fired), hypercalls (0xE9-0xEF; see guest/include/hypercall.h), disk
 doorbell (0xF0) and memory map (0xF1-0xF2; see guest/include/paravirt.h and docs/disk.md). On a terminal, keys go to the guest raw; Ctrl-A x quits,
 Ctrl-A Ctrl-A sends Ctrl-A.
+
+PC devices (multiboot kernels): 8259 PICs, IOAPIC, local APIC and PIT (KVM's, in the kernel);
+COM1 16550A (0x3F8, IRQ 4); i8042 with a PS/2 keyboard, scan code set 1 (0x60/0x64, IRQ 1);
+VGA text 80x25 at 0xB8000 with its registers (0x3C0-0x3DF); CMOS clock and memory size (0x70);
+IDE disks (0x1F0-0x1F7, 0x3F6, IRQ 14); PCI configuration ports with no devices (0xCF8); reset
+by 0xCF9, 0x92 or the i8042; ACPI power-off; debugcon and hypercalls (0xE9-0xEF); with
+--debug-exit, 0xF4. The BIOS data area, an MP table (1.4) and ACPI tables (RSDP, MADT) describe
+them. The VM ends when the kernel halts with interrupts off (cli; hlt), resets or powers off.
 
 Limits:
   guest RAM         ${MIN_MEMORY_SIZE >> 10}K to ${MAX_MEMORY_SIZE / 2 ** 30}G; above 3G, RAM goes on at 4G (the 3-4G MMIO hole has none)
@@ -142,7 +160,8 @@ Limits:
                     a 0xEC string up to ${STRING_MAX >> 10} KiB; a disk request moves at most ${MAX_TRANSFER >> 20} MiB
 
 Exit status:
-  ${ExitStatus.Ok}    the guest halted, or Ctrl-A x
+  ${ExitStatus.Ok}    the guest halted (a multiboot kernel: with interrupts off), reset or powered
+         off, or Ctrl-A x
   ${ExitStatus.GuestFailed}    the guest failed (triple fault, entry failure, KVM internal error)
   ${ExitStatus.BadInput}    bad command line or guest image; no VM was started
   ${ExitStatus.HostError}    the host cannot run the VM (no KVM, no permission, out of memory)

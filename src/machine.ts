@@ -43,10 +43,12 @@ export interface Boot {
 
 export interface BuildOptions extends Omit<VmCoreOptions, "memory"> {
   memorySize: number;
+  /** Guest RAM in transparent huge pages (GuestMemory.anonymous): for kernels that touch much of it. */
+  hugePages?: boolean;
 }
 
-/** What every machine kind is built from; the kind adds its board's wiring and its boot input, and picks `irqchip`. */
-export type MachineBasics = Omit<BuildOptions, "irqchip">;
+/** What every machine kind is built from; the kind adds its board's wiring and its boot input, and picks `irqchip` and `hugePages`. */
+export type MachineBasics = Omit<BuildOptions, "irqchip" | "hugePages">;
 
 export interface CoreStats {
   exits: { total: number; byReason: Record<string, number> };
@@ -80,7 +82,7 @@ export class Machine {
    */
   static build<P extends Boot, B extends Board>(o: BuildOptions, place: (memory: GuestMemory) => P,
     attach: (core: VmCore, boot: P) => B): Machine & { readonly board: B; readonly boot: P } {
-    const memory = GuestMemory.anonymous(ramLayout(o.memorySize));
+    const memory = GuestMemory.anonymous(ramLayout(o.memorySize), o.hugePages ?? false);
     let boot: P;
     try {
       boot = place(memory);

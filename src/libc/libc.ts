@@ -12,6 +12,7 @@ const lib = dlopen("libc.so.6", {
   // mmap returns MAP_FAILED as (void*)-1: as i64_fast it is plainly -1.
   mmap: { args: ["ptr", "u64", "i32", "i32", "i32", "i64"], returns: FFIType.i64_fast },
   munmap: { args: ["ptr", "u64"], returns: "i32" },
+  madvise: { args: ["ptr", "u64", "i32"], returns: "i32" },
   read: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   pread: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
@@ -110,6 +111,15 @@ export function mmap(length: number, prot: number, flags: number, fd: number, of
   const addr = Number(sym.mmap(null, length, prot, flags, fd, offset));
   if (addr === -1) throw new SyscallError(`mmap(${what})`, errno());
   return addr;
+}
+
+/** madvise(2) advice: back this range with transparent huge pages where the host allows. */
+export const MADV_HUGEPAGE = 14;
+
+/** madvise(2); advice is only a hint, so a refusal is returned (-errno), not thrown. */
+export function madvise(addr: number, length: number, advice: number): number {
+  const r = sym.madvise(addr as unknown as Pointer, length, advice);
+  return r < 0 ? -errno() : r;
 }
 
 export function munmap(addr: number, length: number): void {

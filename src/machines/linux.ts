@@ -28,7 +28,7 @@ export type LinuxOptions = MachineBasics & LinuxWiring & Omit<LinuxBootOptions, 
 export type LinuxMachine = Machine & { readonly board: LinuxBoard; readonly boot: LinuxBoot };
 
 export function createLinuxMachine(o: LinuxOptions): LinuxMachine {
-  return Machine.build({ ...o, irqchip: true }, (memory) => {
+  return Machine.build({ ...o, irqchip: true, hugePages: true }, (memory) => {
     if (!memory.contains(0, LEGACY_HOLE_END)) {
       throw new BadInputError("Linux needs guest RAM beyond 1 MiB (boot pages, ACPI tables, the kernel) — raise --memory");
     }

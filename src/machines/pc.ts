@@ -22,7 +22,7 @@ export interface PcOptions extends MachineBasics, Omit<PcWiring, "memoryMap" | "
 export type PcMachine = Machine & { readonly board: PcBoard; readonly boot: MultibootBoot };
 
 export function createPcMachine(o: PcOptions): PcMachine {
-  return Machine.build({ ...o, irqchip: true }, (memory) => {
+  return Machine.build({ ...o, irqchip: true, hugePages: true }, (memory) => {
     if (!memory.contains(0, LEGACY_HOLE_END)) throw new BadInputError("a PC needs guest RAM beyond 1 MiB (BIOS data, tables, the kernel) — raise --memory");
     // The tables go in the BIOS area, which the kernel may not overlap (MultibootBoot refuses it).
     const rsdp = memory.slice(writeAcpiTables(memory, PC_ACPI), RSDP_V1_SIZE).slice();
