@@ -5,27 +5,12 @@
 //   bun bench/linux.ts [--pin] BZIMAGE VMLINUX BOOT_INITRD SHELL_INITRD
 import { readFileSync } from "node:fs";
 import { DEFAULT_CMDLINE } from "../src/machines/linux";
+import { ended, median, startUntil } from "./spawn";
 
 //   --pin: both VMMs on CPU 1 (taskset), where a vCPU thread that moves between CPUs is unreliable.
 const pin = process.argv.includes("--pin") ? ["taskset", "-c", "1"] : [];
 const [bzImage, vmlinux, bootInitrd, shellInitrd] = process.argv.slice(2).filter((a) => a !== "--pin") as [string, string, string, string];
 const MARKER = "MICROVMM-INIT-OK";
-
-/** Starts `cmd` and reads its output until `text` shows (killed after 60 s): whether it did, and when. */
-async function startUntil(cmd: string[], text: string) {
-  const t0 = performance.now();
-  const p = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
-  const reader = p.stdout.getReader();
-  let out = "";
-  const deadline = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  while (!out.includes(text)) {
-    const r = await reader.read();
-    if (r.done) break;
-    out += new TextDecoder().decode(r.value);
-  }
-  clearTimeout(deadline);
-  return { p, reached: out.includes(text), ms: performance.now() - t0 };
-}
 
 /** Milliseconds from spawn to the init marker, or undefined if it never came. */
 async function timeToMarker(cmd: string[]): Promise<number | undefined> {
@@ -38,11 +23,8 @@ async function timeToMarker(cmd: string[]): Promise<number | undefined> {
 const microvmm = (kernel: string, initrd: string) => [...pin, "./dist/microvmm", "-m", "256M", "--kernel", kernel, "--initrd", initrd];
 const qemu = (kernel: string, initrd: string) => [...pin, "qemu-system-x86_64", "-M", "microvm", "-enable-kvm", "-cpu", "host", "-m", "256M", "-nodefaults",
   "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", DEFAULT_CMDLINE];
-/** Waits (up to 10 s) for a killed VMM to be gone; one stuck in the kernel must not stop the benchmark. */
-const ended = (p: { exited: Promise<number> }) => Promise.race([p.exited, Bun.sleep(10_000)]);
 // Whatever happens, what was measured gets printed.
 setTimeout(() => { console.log("gave up after 10 minutes"); process.exit(1); }, 600_000).unref();
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const RUNS = 3;
 
 console.log(`Linux boot to init (median of ${RUNS}, alternating; same kernel, initrd, command line, 256 MiB):`);

@@ -4,30 +4,20 @@
 // QEMU runs its BIOS (SeaBIOS) first; microvmm has none to run.
 //   bun bench/xv6.ts [--pin] KERNEL FS_IMG
 import { copyFileSync } from "node:fs";
+import { ended, median, startUntil } from "./spawn";
 
 const pin = process.argv.includes("--pin") ? ["taskset", "-c", "1"] : [];
 const [kernel, fsImg] = process.argv.slice(2).filter((a) => a !== "--pin") as [string, string];
 const RUNS = 3;
 const image = "/tmp/microvmm-bench-xv6-fs.img";
 
-/** Milliseconds from spawn to the first "$ ", or undefined if it never came (60 s). */
+/** Milliseconds from spawn to the first "$ " (each boot from a fresh copy of the image), or undefined. */
 async function timeToPrompt(cmd: string[]): Promise<number | undefined> {
-  copyFileSync(fsImg, image); // each boot from the same image
-  const t0 = performance.now();
-  const p = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
-  const reader = p.stdout.getReader();
-  let out = "";
-  const deadline = setTimeout(() => p.kill("SIGKILL"), 60_000);
-  while (!out.includes("$ ")) {
-    const r = await reader.read();
-    if (r.done) break;
-    out += new TextDecoder().decode(r.value);
-  }
-  const ms = performance.now() - t0;
-  clearTimeout(deadline);
+  copyFileSync(fsImg, image);
+  const { p, reached, ms } = await startUntil(cmd, "$ ");
   p.kill("SIGKILL");
-  await Promise.race([p.exited, Bun.sleep(10_000)]);
-  return out.includes("$ ") ? ms : undefined;
+  await ended(p);
+  return reached ? ms : undefined;
 }
 
 const microvmm = [...pin, "./dist/microvmm", "-m", "512M", "--console", "serial", "--disk", `${image},index=1`, kernel];
@@ -35,7 +25,6 @@ const microvmm = [...pin, "./dist/microvmm", "-m", "512M", "--console", "serial"
 // (whose boot ROM would only add time); -nographic puts COM1 on stdio.
 const qemu = [...pin, "qemu-system-i386", "-enable-kvm", "-m", "512", "-nic", "none", "-no-user-config", "-nographic",
   "-no-reboot", "-kernel", kernel, "-drive", `file=${image},index=1,media=disk,format=raw`];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const times = { microvmm: [] as number[], qemu: [] as number[] };
 for (let i = 0; i < RUNS; i++) {
   for (const [name, cmd] of [["microvmm", microvmm], ["qemu", qemu]] as const) {

@@ -91,6 +91,38 @@ export function outputReader(stream: ReadableStream<Uint8Array>) {
 }
 
 /**
+ * Reads a process's stdout as it comes, for scripts that play the user: `until(s, ms, from)`
+ * waits for `s` after position `from` (throwing after `ms`) and returns where it ends. One read
+ * is in flight at a time: a read raced against a timer and abandoned would lose its bytes.
+ */
+export function timedReader(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader();
+  let pending: ReturnType<typeof reader.read> | undefined;
+  const r = {
+    text: "",
+    async until(s: string, ms: number, from = 0): Promise<number> {
+      const end = Date.now() + ms;
+      while (r.text.indexOf(s, from) < 0) {
+        if (Date.now() > end) throw new Error(`no "${s}" after ${ms} ms`);
+        pending ??= reader.read();
+        const got = await Promise.race([pending, Bun.sleep(1000).then(() => undefined)]);
+        if (got === undefined) continue;
+        pending = undefined;
+        if (got.done) throw new Error(`microvmm ended before "${s}"`);
+        r.text += new TextDecoder().decode(got.value);
+      }
+      return r.text.indexOf(s, from) + s.length;
+    },
+    /** Reads the rest, once the process has ended. */
+    async rest(): Promise<string> {
+      for (let got = await (pending ?? reader.read()); !got.done; got = await reader.read()) r.text += new TextDecoder().decode(got.value);
+      return r.text;
+    },
+  };
+  return r;
+}
+
+/**
  * A command line that runs `body` (sh) on a pseudo-terminal (`script`), printing "status=N" after
  * it and RESTORED or NOT-RESTORED as `stty` before and after compare: the terminal given back?
  */

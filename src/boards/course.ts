@@ -42,6 +42,22 @@ export interface CourseWiring {
   debugExit?: boolean;
 }
 
+/** The hypercalls (0xE9-0xEF) wired to a VM core: its exit counts, its boot vCPU's translation, its reports. */
+export function coreHypercalls(core: VmCore, scratch: number, write: (bytes: Uint8Array) => void, hostAddresses: boolean): Hypercalls {
+  const { memory, stats, reports } = core;
+  const vcpu = core.vcpu;
+  return new Hypercalls(memory, scratch, {
+    write,
+    warn: reports.of("hypercall"),
+    exitCount: () => stats.total,
+    ioCounts: () => ({ in: stats.ioIn, out: stats.ioOut }),
+    translate: (gva) => {
+      const t = vcpu.translate(BigInt(gva));
+      return t.valid ? t.physicalAddress : undefined;
+    },
+  }, hostAddresses);
+}
+
 export class CourseBoard implements Board {
   readonly console: Console;
   readonly keyboard: Keyboard;
@@ -54,21 +70,11 @@ export class CourseBoard implements Board {
 
   /** Puts the devices on the core's port bus. The core must have its boot vCPU (hypercalls translate through it). */
   constructor(core: VmCore, w: CourseWiring) {
-    const { memory, stats, reports } = core;
-    const vcpu = core.vcpu;
+    const { memory, reports } = core;
     this.console = new Console(w.output);
     this.keyboard = new Keyboard(w.input);
     this.timer = new Timer(w.clock);
-    this.hypercalls = new Hypercalls(memory, w.scratch, {
-      write: w.output,
-      warn: reports.of("hypercall"),
-      exitCount: () => stats.total,
-      ioCounts: () => ({ in: stats.ioIn, out: stats.ioOut }),
-      translate: (gva) => {
-        const t = vcpu.translate(BigInt(gva));
-        return t.valid ? t.physicalAddress : undefined;
-      },
-    }, !w.noHostAddresses);
+    this.hypercalls = coreHypercalls(core, w.scratch, w.output, !w.noHostAddresses);
     this.disk = new PvBlock(memory, w.drives, reports.of("disk"));
     this.memmap = new MemMapDevice(memory, w.memoryMap, reports.of("memory map"));
     const ports = core.ports;

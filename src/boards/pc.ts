@@ -16,7 +16,8 @@ import { ExitStatus } from "../errors";
 import { AcpiPm1Control, AcpiPm1Event } from "../devices/acpi-pm";
 import { Cmos } from "../devices/cmos";
 import { DebugExit } from "../devices/debug-exit";
-import { HC_DEBUGCON, HYPERCALL_PORTS, Hypercalls } from "../devices/hypercall";
+import { HC_DEBUGCON, HYPERCALL_PORTS, type Hypercalls } from "../devices/hypercall";
+import { coreHypercalls } from "./course";
 import { I8042, KBD_IRQ } from "../devices/i8042";
 import { IdeChannel } from "../devices/ide";
 import { PciHostNoDevices } from "../devices/pci-host";
@@ -100,8 +101,7 @@ export class PcBoard implements Board {
   private readonly byte = new Uint8Array(1);
 
   constructor(private readonly core: VmCore, private readonly w: PcWiring) {
-    const { memory, stats, reports } = core;
-    const vcpu = core.vcpu;
+    const { memory, reports } = core;
     const reset = () => core.stop.request({ status: ExitStatus.Ok, message: "guest reset the machine", dumpState: false });
     this.window = memory.slice(TEXT_WINDOW, TEXT_WINDOW_SIZE, "VGA text window");
     const serial = new Serial((b) => { this.byte[0] = b; w.output(this.byte); },
@@ -111,16 +111,7 @@ export class PcBoard implements Board {
     const keyboard = this.i8042.keyboard!;
     this.keys = w.console === "vga" ? keyboard : { get space() { return serial.rxSpace; }, push: (b) => serial.receive(b) };
     this.ide = new IdeChannel(w.ide, (level) => core.irqLine(IDE_IRQ, level), reports.of("IDE"));
-    this.hypercalls = new Hypercalls(memory, w.scratch, {
-      write: w.output,
-      warn: reports.of("hypercall"),
-      exitCount: () => stats.total,
-      ioCounts: () => ({ in: stats.ioIn, out: stats.ioOut }),
-      translate: (gva) => {
-        const t = vcpu.translate(BigInt(gva));
-        return t.valid ? t.physicalAddress : undefined;
-      },
-    }, !w.noHostAddresses);
+    this.hypercalls = coreHypercalls(core, w.scratch, w.output, !w.noHostAddresses);
 
     const ports = core.ports;
     ports.insert(I8042_PORT, 5, "i8042", this.i8042);

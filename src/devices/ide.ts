@@ -111,7 +111,6 @@ class Drive {
 export class IdeChannel implements PortDevice {
   readonly stats: IdeStats = { commands: 0, sectorsRead: 0, sectorsWritten: 0, flushes: 0, errors: 0 };
   private readonly drives: ReadonlyArray<Drive | undefined>;
-  private features = 0;
   // Sector count and LBA registers: what was written last, and the byte before it (LBA48's high half).
   private readonly current = new Uint8Array(8);
   private readonly previous = new Uint8Array(8);
@@ -170,7 +169,7 @@ export class IdeChannel implements PortDevice {
     const v = value & 0xff;
     this.control &= ~CTL_HOB; // a write to the command block clears HOB
     switch (offset) {
-      case REG_ERROR: this.features = v; break;
+      case REG_ERROR: break; // features: only SET FEATURES reads them, and it accepts every one
       case REG_COUNT: case REG_LBA_LOW: case REG_LBA_MID: case REG_LBA_HIGH:
         this.previous[offset] = this.current[offset]!;
         this.current[offset] = v;

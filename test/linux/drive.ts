@@ -11,46 +11,32 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { onPty } from "../helpers";
+import { onPty, timedReader } from "../helpers";
 
 const [scenario, bin, ...args] = process.argv.slice(2) as [string, string, ...string[]];
 const onTerminal = scenario !== "session";
 let cmd = [bin, ...args];
 if (onTerminal) cmd = onPty(cmd.join(" "), mkdtempSync(join(tmpdir(), "microvmm-drive-")));
 const p = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-const reader = p.stdout.getReader();
-let out = "";
-// One read in flight at a time: a read raced against a timer and abandoned would lose its bytes.
-let pending: ReturnType<typeof reader.read> | undefined;
+const output = timedReader(p.stdout);
 /** Waits until `s` appears in the output after position `from`. */
-const until = async (s: string, ms: number, from = 0) => {
-  const end = Date.now() + ms;
-  while (out.indexOf(s, from) < 0) {
-    if (Date.now() > end) throw new Error(`no "${s}" after ${ms} ms`);
-    pending ??= reader.read();
-    const r = await Promise.race([pending, Bun.sleep(1000).then(() => undefined)]);
-    if (r === undefined) continue;
-    pending = undefined;
-    if (r.done) throw new Error(`microvmm ended before "${s}"`);
-    out += new TextDecoder().decode(r.value);
-  }
-};
+const until = (s: string, ms: number, from = 0) => output.until(s, ms, from);
 const t0 = Date.now();
 const at = (what: string) => console.log(`${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 const type = async (s: string) => { p.stdin.write(s); await p.stdin.flush(); };
 /** Runs a command at the prompt; returns the lines it printed. */
 const run = async (command: string, ms = 30_000) => {
-  const mark = out.length;
+  const mark = output.text.length;
   // Markers around the output; as typed (and echoed) they differ from what they print.
   await type(`echo BEGIN-$((1+1)); ${command}; echo END-$((40+2))\r`);
   await until("END-42\r\n", ms, mark);
-  const lines = out.slice(mark).split("\r\n");
+  const lines = output.text.slice(mark).split("\r\n");
   return lines.slice(lines.indexOf("BEGIN-2") + 1, lines.indexOf("END-42"));
 };
 /** Reads the rest of the output; the process's status, or -1 if it does not end in time. */
 const finish = async (ms: number) => {
   const status = await Promise.race([p.exited, Bun.sleep(ms).then(() => -1)]);
-  if (status !== -1) for (let r = await (pending ?? reader.read()); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
+  if (status !== -1) await output.rest();
   return status;
 };
 
@@ -60,15 +46,15 @@ try {
   await until("# ", 30_000); // the shell's prompt
   at("prompt");
   if (scenario === "session") {
-    let mark = out.length;
+    let mark = output.text.length;
     await type("sleep 100\r");
     await until("sleep 100\r\n", 30_000, mark); // echoed: the shell is running it
     await Bun.sleep(500);
-    mark = out.length;
+    mark = output.text.length;
     await type("\x03");
     await until("# ", 10_000, mark); // a new prompt, long before 100 s
     at("interrupted");
-    console.log(`ctrl-c: back in ${out.slice(mark).includes("^C") ? "the shell" : "?"}`);
+    console.log(`ctrl-c: back in ${output.text.slice(mark).includes("^C") ? "the shell" : "?"}`);
     console.log(`answer: ${(await run("echo $((6*7))"))[0]}`);
     at("answer");
     const line = "0123456789".repeat(30);
@@ -89,7 +75,7 @@ try {
     // (Terminal control sequences the guest's shell sent, such as its cursor query, left out.)
     // The guest kernel may log to its console at any moment ("[   18.36] clocksource: …"): its text
     // is not ours to check (its line end stays: after it, a message of ours starts a fresh line).
-    const after = out.slice(out.lastIndexOf("# ") + 2).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
+    const after = output.text.slice(output.text.lastIndexOf("# ") + 2).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
       .replace(/\[\s*\d+\.\d+\] [^\r\n]*/g, "").split(/\r?\n/);
     console.log(after.filter((l) => l !== "").map((l) => `after: ${l}`).join("\n"));
     console.log(`starts a fresh line: ${after[0] === "" ? "yes" : "no"}`);
@@ -99,5 +85,5 @@ try {
   console.log(`failed: ${(e as Error).message}`);
   p.kill("SIGKILL");
 }
-console.log(`transcript: ${JSON.stringify(out.slice(-600))}`);
+console.log(`transcript: ${JSON.stringify(output.text.slice(-600))}`);
 process.exit(0); // pending timers must not hold the process
