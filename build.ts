@@ -69,6 +69,7 @@ export function buildGuests(): void {
   elfGuest("test-multiboot2", "guest/test-multiboot2.S", 32, 0x100000, true);
   elfGuest("test-pc-irq", "guest/test-pc-irq.S", 32, 0x100000, true);
   elfGuest("test-pc-poll", "guest/test-pc-poll.S", 32, 0x100000, true);
+  elfGuest("test-debug-exit", "guest/test-debug-exit.S", 32, 0x100000, true);
   rawGuest("bench-out", "guest/bench-out.S", 16);
   rawGuest("bench-print", "guest/bench-print.S", 16);
   rawGuest("bench-print-rep", "guest/bench-print-rep.S", 16);

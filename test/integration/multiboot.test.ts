@@ -72,8 +72,7 @@ describe.skipIf(!hasKvm)("multiboot kernels", () => {
   });
 
   test("--debug-exit: a kernel that writes v to port 0xF4 ends microvmm with (v << 1) | 1, as under QEMU", async () => {
-    const file = join(dir, "exit.bin");
-    writeFileSync(file, rawMultiboot1(Uint8Array.of(0xb0, 0x10, 0xe6, 0xf4, 0xf4))); // mov al, 0x10; out 0xf4, al; hlt
+    const file = guest("test-debug-exit.elf"); // a Multiboot2 kernel writing 0x10 there
     const r = await runVmm(["--debug-exit", file]);
     expect(r).toEqual({ status: 33, stdout: "", stderr: "microvmm: guest wrote 0x10 to the debug-exit port: status 33\n" });
     // Without --debug-exit the port is nobody's, as in QEMU without the device: the write is ignored, HLT ends with 0.
