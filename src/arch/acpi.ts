@@ -10,6 +10,7 @@
 // SLP_EN to PM1a_CNT. ACPI is always on (SMI_CMD = 0): there is no SMM to hand over from.
 // Everything lives in the legacy BIOS area, which the e820 map marks reserved; the RSDP is where
 // the kernel's scan of 0xE0000-0xFFFFF finds it, and also given in boot_params.acpi_rsdp_addr.
+import { ascii, checksum8 } from "../binary/checksum";
 import type { GuestMemory } from "../memory/guest-memory";
 import { ACPI_BASE, IOAPIC_ADDR, LAPIC_ADDR } from "./layout";
 
@@ -55,13 +56,7 @@ const MPS_LEVEL = 0b11 << 2;
 /** AML: Name (_S5_, Package (2) { 5, 0 }). */
 const S5_AML = Uint8Array.of(0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x05, 0x02, 0x0a, S5_SLP_TYP, 0x00);
 
-const ascii = (s: string) => new TextEncoder().encode(s);
 
-function checksum(bytes: Uint8Array): number {
-  let sum = 0;
-  for (const b of bytes) sum = (sum + b) & 0xff;
-  return (0x100 - sum) & 0xff;
-}
 
 /** A system description table: the 36-byte header, then `body`, checksummed. */
 function table(signature: string, revision: number, body: Uint8Array): Uint8Array {
@@ -76,7 +71,7 @@ function table(signature: string, revision: number, body: Uint8Array): Uint8Arra
   t.set(ascii("MVMM"), 28); // creator
   dv.setUint32(32, 1, true);
   t.set(body, HEADER);
-  t[9] = checksum(t);
+  t[9] = checksum8(t);
   return t;
 }
 
@@ -146,7 +141,7 @@ export function writeAcpiTables(memory: GuestMemory, board: AcpiBoard): number {
   rsdp.set(ascii(OEM_ID), 9);
   rsdp[15] = 0; // revision 0
   new DataView(rsdp.buffer).setUint32(16, ACPI_BASE + RSDT_OFF, true);
-  rsdp[8] = checksum(rsdp);
+  rsdp[8] = checksum8(rsdp);
   put(RSDP_OFF, rsdp);
 
   memory.write(ACPI_BASE, area, "ACPI tables");

@@ -5,6 +5,7 @@
 // to IOAPIC pin n (KVM's default routing; the PIT's IRQ 0 included), and LINT0/LINT1 as ExtINT/NMI
 // (the virtual-wire setup a BIOS leaves). No IMCR (the PIC is not in front of the APIC).
 // The floating pointer is where a kernel's search looks: in the BIOS area 0xF0000-0xFFFFF.
+import { ascii, checksum8 } from "../binary/checksum";
 import type { GuestMemory } from "../memory/guest-memory";
 import { IOAPIC_ID } from "./acpi";
 import { IOAPIC_ADDR, LAPIC_ADDR, MP_TABLE_BASE } from "./layout";
@@ -40,13 +41,7 @@ export interface MpBoard {
   vcpus: number;
 }
 
-function checksum(bytes: Uint8Array): number {
-  let sum = 0;
-  for (const b of bytes) sum = (sum + b) & 0xff;
-  return (0x100 - sum) & 0xff;
-}
 
-const ascii = (s: string) => new TextEncoder().encode(s);
 
 /** The configuration table (header and entries) as it sits at `base`. */
 export function mpConfigTable(b: MpBoard): Uint8Array {
@@ -112,7 +107,7 @@ export function mpConfigTable(b: MpBoard): Uint8Array {
   dv.setUint32(36, LAPIC_ADDR, true);
   let at = HEADER_SIZE;
   for (const e of entries) { t.set(e, at); at += e.length; }
-  t[7] = checksum(t);
+  t[7] = checksum8(t);
   return t;
 }
 
@@ -125,7 +120,7 @@ export function mpFloatingPointer(tableAddr: number): Uint8Array {
   dv.setUint8(8, 1); // length in 16-byte units
   dv.setUint8(9, MP_SPEC_REV);
   // Feature byte 1 = 0: the configuration table is present; byte 2 bit 7 = 0: no IMCR.
-  f[10] = checksum(f);
+  f[10] = checksum8(f);
   return f;
 }
 
