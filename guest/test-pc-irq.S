@@ -150,17 +150,7 @@ ticks_text: .asciz "ticks: "
 typed_label: .asciz "typed: "
 newline: .asciz "\n"
 done_text: .asciz "done\n"
-/* Scan code set 1 make codes to lower-case letters and space. */
-keymap:
-  .fill 0x10, 1, 0
-  .ascii "qwertyuiop"
-  .fill 4, 1, 0
-  .ascii "asdfghjkl"
-  .fill 5, 1, 0
-  .ascii "zxcvbnm"
-  .fill 6, 1, 0
-  .ascii " "
-keymap_end:
+#include "include/set1-keymap.inc"
 
   .section .bss
   .balign 16

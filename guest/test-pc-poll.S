@@ -164,16 +164,7 @@ wait_ready:
   .section .data
 done_text: .asciz "PC poll done"
 serial_text: .asciz "serial ok\n"
-keymap:
-  .fill 0x10, 1, 0
-  .ascii "qwertyuiop"
-  .fill 4, 1, 0
-  .ascii "asdfghjkl"
-  .fill 5, 1, 0
-  .ascii "zxcvbnm"
-  .fill 6, 1, 0
-  .ascii " "
-keymap_end:
+#include "include/set1-keymap.inc"
 
   .section .bss
   .balign 16
