@@ -16,6 +16,10 @@ import { Cmos } from "../src/devices/cmos";
 import { Console } from "../src/devices/console";
 import { Hypercalls } from "../src/devices/hypercall";
 import { I8042 } from "../src/devices/i8042";
+import { IdeChannel } from "../src/devices/ide";
+import { PciHostNoDevices } from "../src/devices/pci-host";
+import { SystemControlA } from "../src/devices/system-control";
+import { Vga } from "../src/devices/vga";
 import { Keyboard } from "../src/devices/keyboard";
 import { MemMapDevice } from "../src/devices/memmap";
 import { PvBlock, type BlockBackend } from "../src/devices/pv-block";
@@ -127,6 +131,14 @@ export const TARGETS: Target[] = [
     run: (input, rng) => runDevices(input, rng),
   },
   {
+    name: "ide",
+    // The input is a program for the IDE channel alone: 3 bytes an access (register and kind,
+    // then a value), with ATA commands drawn from the ones it knows most of the time, so that
+    // transfers start and the data port moves them.
+    seeds: () => [Uint8Array.of(2, 4, 0, 3, 200, 0, 7, 0x20, 0, 0x88, 0, 0), Uint8Array.of(2, 0, 0, 7, 0x30, 0, 0x80, 1, 2)],
+    run: (input, rng) => runIde(input, rng),
+  },
+  {
     name: "exits",
     // The input is a kvm_run page as KVM might (or a hostile kernel could never) leave it.
     seeds: () => [ioExit(), mmioExit()],
@@ -148,6 +160,8 @@ function memoryDrive(sectors: number, readOnly: boolean): BlockBackend {
 function devices(rng: Rng): Array<{ device: PortDevice; ports: number }> {
   const m = memory();
   const warn = () => {};
+  const ide = new IdeChannel(rng.below(3) === 0 ? [undefined, checkedDrive(16, true)] : [checkedDrive(64, false), checkedDrive(8, true)], () => {}, warn);
+  const i8042 = new I8042(() => {}, () => {});
   const map = buildMemoryMap(m.regions, [{ start: 0x10000, end: 0x20000 }]);
   return [
     { device: new PvBlock(m, [memoryDrive(64, false), memoryDrive(8, true)], warn), ports: 1 },
@@ -166,13 +180,38 @@ function devices(rng: Rng): Array<{ device: PortDevice; ports: number }> {
     { device: new Console(() => {}), ports: 1 },
     { device: new AcpiPm1Event(), ports: 4 },
     { device: new AcpiPm1Control(() => {}), ports: 2 },
+    // The PC board's devices.
+    { device: ide, ports: 8 },
+    { device: ide.controlPort, ports: 1 },
+    { device: new Vga(), ports: 32 },
+    { device: i8042, ports: 5 },
+    // Host keys into the PS/2 keyboard (terminal bytes, escape sequences and all).
+    { device: { read: () => 0, write: (_o: number, _s: number, v: number) => { i8042.keyboard!.push(v & 0xff); } }, ports: 1 },
+    { device: new PciHostNoDevices(() => {}), ports: 8 },
+    { device: new SystemControlA(() => {}), ports: 1 },
   ];
+}
+
+/**
+ * What the IDE channel asked of its drives that it should have refused itself: a backend error
+ * would only become an ATA error for the guest, so runDevices fails the case on these instead.
+ */
+const driveViolations: string[] = [];
+
+function checkedDrive(sectors: number, readOnly: boolean): BlockBackend {
+  const d = memoryDrive(sectors, readOnly);
+  const check = (offset: number, length: number, write: boolean) => {
+    if (offset + length > sectors * 512) driveViolations.push(`IDE reached past the disk: ${offset}+${length}`);
+    if (write && readOnly) driveViolations.push("IDE wrote a read-only disk");
+  };
+  return { ...d, read: (o, dst) => { check(o, dst.length, false); d.read(o, dst); }, write: (o, src) => { check(o, src.length, true); d.write(o, src); } };
 }
 
 /** The devices on a port bus, as a board puts them: what the guest reaches through exits. */
 function runDevices(input: Uint8Array, rng: Rng): void {
+  driveViolations.length = 0;
   const bus = new PortBus();
-  const ds = devices(rng).map((d, i) => { bus.insert(i * 16, d.ports, `device ${i}`, d.device); return { base: i * 16, ports: d.ports }; });
+  const ds = devices(rng).map((d, i) => { bus.insert(i * 64, d.ports, `device ${i}`, d.device); return { base: i * 64, ports: d.ports }; });
   const m = memory();
   // The guest's RAM holds the input too, so disk requests and buffers point at fuzzed bytes.
   m.write(0x1000, input.subarray(0, Math.min(input.length, 0x10000)));
@@ -191,6 +230,34 @@ function runDevices(input: Uint8Array, rng: Rng): void {
       if (!Number.isInteger(v) || v < 0 || v >= 2 ** (8 * size)) throw new Error(`read of ${size} bytes gave ${v}`);
     }
   }
+  if (driveViolations.length > 0) throw new Error(driveViolations[0]);
+}
+
+/** The commands IdeChannel knows (and a few it does not), for the ide target to draw from. */
+const ATA_COMMANDS = [0x10, 0x20, 0x21, 0x24, 0x29, 0x30, 0x31, 0x34, 0x39, 0x40, 0x41, 0x42, 0x70, 0x90, 0x91, 0xc4, 0xc5, 0xc6,
+  0xe0, 0xe1, 0xe2, 0xe3, 0xe5, 0xe7, 0xea, 0xec, 0xef, 0x08, 0xa1, 0xff];
+
+function runIde(input: Uint8Array, rng: Rng): void {
+  driveViolations.length = 0;
+  const ide = new IdeChannel(rng.below(3) === 0 ? [undefined, checkedDrive(16, true)] : [checkedDrive(64, false), checkedDrive(8, true)], () => {}, () => {});
+  for (let at = 0; at + 3 <= input.length; at += 3) {
+    const op = input[at]!;
+    const reg = op & 7;
+    const size = [1, 2, 4, 1][(op >> 5) & 3]!;
+    let value = input[at + 1]! | (input[at + 2]! << 8);
+    if (reg === 7 && (input[at + 2]! & 3) !== 0) value = ATA_COMMANDS[input[at + 1]! % ATA_COMMANDS.length]!;
+    const port = (op & 0x10) !== 0 ? ide.controlPort : ide;
+    // Bit 3 clear: a write; on the data port, a run of reads or writes as rep insw/outsw makes.
+    const times = reg === 0 && (op & 0x80) !== 0 ? 256 : 1;
+    for (let i = 0; i < times; i++) {
+      if ((op & 0x08) === 0) port.write(reg, size, value & (size === 4 ? 0xffffffff : (1 << (8 * size)) - 1));
+      else {
+        const v = port.read(reg, size);
+        if (!Number.isInteger(v) || v < 0 || v >= 2 ** (8 * size)) throw new Error(`IDE read of ${size} bytes gave ${v}`);
+      }
+    }
+  }
+  if (driveViolations.length > 0) throw new Error(driveViolations[0]);
 }
 
 function ioExit(): Uint8Array {
