@@ -31,6 +31,17 @@ function cGuest64(name: string, sources: string[], defines: string[] = []): void
   sh(["objcopy", "-O", "binary", elf, `${OUT}/${name}.bin`]);
 }
 
+/** The flags of the 32-bit C guests: those of the 64-bit ones that apply. */
+const CFLAGS32 = ["-m32", ...CFLAGS64.filter((f) => f !== "-m64" && f !== "-mno-red-zone")];
+
+/** A 32-bit C guest (ELFCLASS32: microvmm starts it in flat protected mode). */
+function cGuest32(name: string, sources: string[], flags: string[] = []): void {
+  sh(["gcc", ...CFLAGS32, ...flags, "-T", "guest/link64.ld", "-o", `${OUT}/${name}.elf`, "guest/start32.S", ...sources]);
+}
+
+/** Guests for the debugger tests: no optimisation, full debug information. */
+const DEBUG_FLAGS = ["-O0", "-g"];
+
 /** An assembly guest as a flat binary linked at 0. */
 function rawGuest(name: string, source: string, bits: 16 | 32 | 64): void {
   const obj = `${OUT}/${name}.o`;
@@ -47,6 +58,14 @@ function elfGuest(name: string, source: string, bits: 32 | 64, base: number, ker
     ...(kernel ? ["-N", "--no-warn-rwx-segments"] : []), "--build-id=none", "-o", `${OUT}/${name}.elf`, obj]);
 }
 
+/** guest/debug-modes.S: an ELF with its symbols for gdb, and the same bytes raw, both at 0x8000. */
+function debugModesGuest(): void {
+  const obj = `${OUT}/debug-modes.o`;
+  sh(["gcc", "-m64", "-g", "-Wa,--noexecstack", "-c", "-o", obj, "guest/debug-modes.S"]);
+  sh(["ld", "-m", "elf_x86_64", "-e", "_start", "-Ttext=0x8000", "--build-id=none", "-o", `${OUT}/debug-modes.elf`, obj]);
+  sh(["objcopy", "-O", "binary", "-j", ".text", `${OUT}/debug-modes.elf`, `${OUT}/debug-modes.bin`]);
+}
+
 export function buildGuests(): void {
   mkdirSync(OUT, { recursive: true });
   cGuest64("demo", ["guest/demo.c"]);
@@ -61,6 +80,9 @@ export function buildGuests(): void {
   rawGuest("compute", "guest/compute.S", 64);
   cGuest64("bench-disk-read", ["guest/bench-disk.c"], ["-DWRITE=0"]);
   cGuest64("bench-disk-write", ["guest/bench-disk.c"], ["-DWRITE=1"]);
+  cGuest64("debug-me", ["guest/debug-me.c"], DEBUG_FLAGS);
+  cGuest32("debug-me-32", ["guest/debug-me.c"], DEBUG_FLAGS);
+  debugModesGuest();
   rawGuest("hello-real", "guest/hello-real.S", 16);
   rawGuest("hello-32", "guest/hello-32.S", 32);
   rawGuest("hello-long", "guest/hello-long.S", 64);

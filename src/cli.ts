@@ -7,6 +7,7 @@ import { MAX_TRANSFER } from "./devices/pv-block";
 import { BadInputError, ExitStatus } from "./errors";
 import { parseDiskSpec, type DiskSpec } from "./host/disk-image";
 import { DEFAULT_KVM_PATH } from "./kvm/kvm";
+import { parseGdbAddress, type GdbAddress } from "./gdb/address";
 
 export const VERSION = "0.1.0";
 
@@ -54,6 +55,10 @@ export interface CliOptions extends VmOptions {
   screenDump?: string;
   /** Multiboot kernels: modules, in order, with their command lines. */
   modules: Array<{ path: string; args: string }>;
+  /** Where a debugger connects (the first VM's boot vCPU), or undefined. */
+  gdb?: GdbAddress;
+  /** The register layout the debugger gets, instead of the one the guest file implies. */
+  gdbArch?: "x86-64" | "i386";
 }
 
 export const DEFAULT_QUANTUM_MS = 100;
@@ -130,6 +135,12 @@ Options:
       --vm GUEST[:SHARE]  add a VM (see above)
       --name NAME     the VM's name in output and stats (default vm0, vm1, …)
       --quantum TIME  the scheduling round with several VMs: 10ms, 100ms, 1s (default ${DEFAULT_QUANTUM_MS}ms)
+      --gdb [HOST:]PORT | unix:PATH  wait for gdb on a TCP port (host default 127.0.0.1;
+                      port 0: any free one) or a unix socket; the guest runs its first
+                      instruction when gdb says continue (see "Debugging" in the README).
+                      With --vm: the first VM
+      --gdb-arch x86-64|i386  the registers gdb gets (default: i386 for an ELFCLASS32
+                      guest or kernel, which is what gdb expects with that file; else x86-64)
       --kvm PATH      the KVM device (default ${DEFAULT_KVM_PATH})
   -h, --help          this text
   -V, --version       the version
@@ -161,7 +172,7 @@ Limits:
 
 Exit status:
   ${ExitStatus.Ok}    the guest halted (a multiboot kernel: with interrupts off), reset or powered
-         off, or Ctrl-A x
+         off, or Ctrl-A x, or the debugger killed it
   ${ExitStatus.GuestFailed}    the guest failed (triple fault, entry failure, KVM internal error)
   ${ExitStatus.BadInput}    bad command line or guest image; no VM was started
   ${ExitStatus.HostError}    the host cannot run the VM (no KVM, no permission, out of memory)
@@ -268,6 +279,13 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "--debug-exit": vm.debugExit = true; break;
       case "--name": vm.name = value(); break;
       case "--kvm": o.kvmPath = value(); break;
+      case "--gdb": o.gdb = parseGdbAddress(value()); break;
+      case "--gdb-arch": {
+        const a = value();
+        if (a !== "x86-64" && a !== "i386") throw new BadInputError(`bad --gdb-arch "${a}": x86-64 or i386`);
+        o.gdbArch = a;
+        break;
+      }
       case "--vm":
         if (o.guest !== undefined) throw new BadInputError(`give every guest with --vm once --vm is used (got ${o.guest})`);
         vm = parseVm(value(), o);
@@ -300,6 +318,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     }
   }
   if (o.help || o.version) return o;
+  if (o.gdbArch !== undefined && o.gdb === undefined) throw new BadInputError("--gdb-arch goes with --gdb");
   if (o.vms.length === 0 && (quantumGiven || o.name !== undefined)) throw new BadInputError("--quantum and --name go with several VMs: give each guest with --vm");
   if (o.kernel !== undefined) {
     if (o.guest !== undefined || o.vms.length > 0) throw new BadInputError("--kernel boots Linux alone: no other guest or --vm");

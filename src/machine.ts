@@ -10,7 +10,7 @@ import type { VmStop } from "./core/stop";
 import type { KeySink } from "./host/input";
 import type { Vcpu } from "./kvm/kvm";
 import { GuestMemory } from "./memory/guest-memory";
-import type { HostHooks, Pacing, SliceAlarm } from "./vcpu/runner";
+import type { HostHooks, Pacing, SliceAlarm, SliceOptions } from "./vcpu/runner";
 
 /** A report part: plain data for --stats=json, and the same as text lines for --stats. */
 export interface StatsPart {
@@ -116,8 +116,8 @@ export class Machine {
   }
 
   /** One slice of a VM that shares the thread (src/sched). */
-  slice(deadline: number, timer: SliceAlarm): VmStop | undefined {
-    return this.core.slice(deadline, timer) ?? this.board.poll?.();
+  slice(deadline: number, timer: SliceAlarm, options?: SliceOptions): VmStop | undefined {
+    return this.core.slice(deadline, timer, options) ?? this.board.poll?.();
   }
 
   /** The VM has stopped: what waits in the coalesced ring reaches its device, then the board finishes (once). */

@@ -21,6 +21,7 @@ import type { Machine } from "./machine";
 import { createMachine, planGuest, type GuestPlan } from "./machines";
 import { formatPeek, formatSchedule, scheduleSummary } from "./report";
 import { runScheduled, type Schedule } from "./sched/scheduler";
+import type { Debugging } from "./gdb";
 
 const STDIN = 0;
 const STDOUT = 1;
@@ -64,6 +65,7 @@ async function run(argv: string[]): Promise<number> {
   // A multiboot kernel's screen is drawn when stdout is a terminal, unless --console serial.
   if (!several && plans[0]!.kind === "multiboot" && (o.console ?? (libc.isatty(STDOUT) ? "vga" : "serial")) === "vga") vgaConsole = new VgaConsole(STDOUT);
   const built: Built[] = [];
+  let debugging: Debugging | undefined;
   try {
     for (const [i, v] of o.vms.entries()) {
       const name = v.name ?? `vm${i}`;
@@ -83,13 +85,20 @@ async function run(argv: string[]): Promise<number> {
     // Ctrl-A x stops the VM that has the keys as soon as it is typed; the others at the next look.
     const first = built[0]!.machine;
     input.onQuit(() => first.core.stop.request(QUIT));
+    // --gdb: the first VM waits for the debugger (a one-line hint says where), before the terminal goes raw.
+    if (o.gdb !== undefined) {
+      const { layoutFor, startDebugging } = await import("./gdb");
+      debugging = startDebugging(first, o.gdb, o.gdbArch ?? layoutFor(plans[0]!), o.kvmPath, () => new Worker(new URL("./host/input-worker.ts", import.meta.url)), say);
+    }
     enterRawMode(STDIN);
     const stopRequested = () => hostStop(input);
     if (first.board.pacing.kicked) watcher?.start(first.core.vcpu);
+    const session = debugging?.session;
     if (!several) {
       const b = built[0]!;
       vgaConsole?.start();
-      const stop = await b.machine.run({ poll: () => keys.pull(first.board.keys), stopRequested });
+      const hooks = { poll: () => keys.pull(first.board.keys), stopRequested };
+      const stop = session !== undefined ? await session.run(hooks) : await b.machine.run(hooks);
       vgaConsole?.end();
       restoreAll();
       dumpScreen(o, b);
@@ -97,7 +106,10 @@ async function run(argv: string[]): Promise<number> {
       return stop.status;
     }
     const status = statusLine(built);
-    const schedule = await runScheduled(built.map((b) => ({ name: b.name, share: b.opts.share, slice: (d, t) => b.machine.slice(d, t) })), o.quantumMs,
+    const schedule = await runScheduled(built.map((b, i) => ({
+      name: b.name, share: b.opts.share,
+      slice: i === 0 && session !== undefined ? (d, t) => session.slice(d, t) : (d, t) => b.machine.slice(d, t),
+    })), o.quantumMs,
       { poll: () => input.pull(first.board.keys), stopRequested, tick: status.show });
     status.clear();
     restoreAll();
@@ -112,6 +124,7 @@ async function run(argv: string[]): Promise<number> {
     return worst;
   } finally {
     watcher?.stop();
+    debugging?.close();
     restoreAll();
     for (const b of built) dumpScreen(o, b);
     for (const b of built) {

@@ -28,3 +28,9 @@ export class StopRequest {
 export const QUIT: VmStop = { status: ExitStatus.Ok, message: "quit (Ctrl-A x)", dumpState: false };
 /** The guest failed: the message, and the registers with it. */
 export const failed = (message: string): VmStop => ({ status: ExitStatus.GuestFailed, message, dumpState: true });
+
+/**
+ * KVM_EXIT_DEBUG: a single step, a debug register or an intercepted INT3. Without a debugger it
+ * ends the VM as a failure; a debugger's run loop (src/gdb/session.ts) knows it by identity.
+ */
+export const DEBUG_EXIT: VmStop = failed("guest stopped on a debug exception (KVM_EXIT_DEBUG)");

@@ -12,7 +12,7 @@ import type { GuestMemory } from "../memory/guest-memory";
 import { MmioBus, PortBus, type MissReporter } from "../vcpu/bus";
 import { formatRegisters } from "../vcpu/dump";
 import { makeExitContext, type ExitContext } from "../vcpu/exits";
-import { POLLED, runSlice, runVcpu, type HostHooks, type Pacing, type SliceAlarm } from "../vcpu/runner";
+import { POLLED, runSlice, runVcpu, type HostHooks, type Pacing, type SliceAlarm, type SliceOptions } from "../vcpu/runner";
 import { CoalescedRing } from "../vcpu/coalesced";
 import { ExitStats } from "../vcpu/stats";
 import { GuestReports } from "./reports";
@@ -183,8 +183,8 @@ export class VmCore {
   }
 
   /** Runs the boot vCPU until `deadline` (performance.now() ms): why it stopped, or undefined. */
-  slice(deadline: number, timer: SliceAlarm): VmStop | undefined {
-    return runSlice(this.vcpu, this.exitContexts[0]!, deadline, timer);
+  slice(deadline: number, timer: SliceAlarm, options?: SliceOptions): VmStop | undefined {
+    return runSlice(this.vcpu, this.exitContexts[0]!, deadline, timer, options);
   }
 
   /** The boot vCPU's registers, one per line; says so when they are the reset state. */

@@ -89,6 +89,19 @@ export const kvm_run_system_event = struct("kvm_run.system_event", {
   type: "u32", ndata: "u32", data: ["u64", 16],
 });
 export const kvm_run_ex = struct("kvm_run.ex", { exception: "u32", error_code: "u32" });
+/** KVM_EXIT_DEBUG: struct kvm_debug_exit_arch (x86): the exception (1 #DB, 3 #BP), where, and DR6/DR7 then. */
+export const kvm_run_debug = struct("kvm_run.debug.arch", { exception: "u32", pad: "u32", pc: "u64", dr6: "u64", dr7: "u64" });
+
+/** KVM_SET_GUEST_DEBUG: control (KVM_GUESTDBG_*), then struct kvm_guest_debug_arch: DR0-DR7 (DR4/5 unused). */
+export const kvm_guest_debug_arch = struct("kvm_guest_debug_arch", { debugreg: ["u64", 8] });
+export const kvm_guest_debug = struct("kvm_guest_debug", { control: "u32", pad: "u32", arch: kvm_guest_debug_arch });
+export const KVM_GUESTDBG_ENABLE = 0x1;
+export const KVM_GUESTDBG_SINGLESTEP = 0x2;
+export const KVM_GUESTDBG_USE_SW_BP = 0x10000;
+export const KVM_GUESTDBG_USE_HW_BP = 0x20000;
+export const KVM_GUESTDBG_INJECT_BP = 0x80000;
+/** No interrupt is delivered while single-stepping (KVM_CAP_SET_GUEST_DEBUG2 lists it where KVM has it). */
+export const KVM_GUESTDBG_BLOCKIRQ = 0x100000;
 
 /** Offset of a field of a kvm_run union member, from the start of kvm_run. */
 export function runOffset(member: Struct<object>, field: string): number {

@@ -1,6 +1,6 @@
 // ioctl request numbers, computed the way <asm-generic/ioctl.h> does: dir(2) | size(14) | type(8) | nr(8).
 import {
-  kvm_coalesced_mmio_zone, kvm_cpuid2, kvm_fpu, kvm_irq_level, kvm_pit_config, kvm_msrs, kvm_regs, kvm_sregs, kvm_translation, kvm_userspace_memory_region,
+  kvm_coalesced_mmio_zone, kvm_cpuid2, kvm_fpu, kvm_guest_debug, kvm_irq_level, kvm_pit_config, kvm_msrs, kvm_regs, kvm_sregs, kvm_translation, kvm_userspace_memory_region,
 } from "./bindings";
 
 const IOC_NRBITS = 8;
@@ -56,13 +56,14 @@ export const KVM_GET_FPU = _IOR(KVMIO, 0x8c, kvm_fpu.size);
 export const KVM_SET_FPU = _IOW(KVMIO, 0x8d, kvm_fpu.size);
 export const KVM_SET_CPUID2 = _IOW(KVMIO, 0x90, kvm_cpuid2.size);
 export const KVM_GET_MP_STATE = _IOR(KVMIO, 0x98, 4); // struct kvm_mp_state { __u32 mp_state; }
+export const KVM_SET_GUEST_DEBUG = _IOW(KVMIO, 0x9b, kvm_guest_debug.size);
 
 /** Every number above by its <linux/kvm.h> name, for the layout test. */
 export const IOCTLS: Record<string, number> = {
   KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE,
   KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_SET_TSS_ADDR,
   KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP, KVM_IRQ_LINE, KVM_REGISTER_COALESCED_MMIO, KVM_UNREGISTER_COALESCED_MMIO, KVM_CREATE_PIT2, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
-  KVM_TRANSLATE, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2, KVM_GET_MP_STATE,
+  KVM_TRANSLATE, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2, KVM_GET_MP_STATE, KVM_SET_GUEST_DEBUG,
 };
 
 // KVM_CAP_* numbers for KVM_CHECK_EXTENSION.
@@ -71,6 +72,8 @@ export const KVM_CAP_SET_TSS_ADDR = 4;
 export const KVM_CAP_COALESCED_MMIO = 15;
 export const KVM_CAP_COALESCED_PIO = 162;
 export const KVM_CAP_IMMEDIATE_EXIT = 136;
+/** Answers with the KVM_GUESTDBG_* flags KVM_SET_GUEST_DEBUG accepts (0 on older kernels). */
+export const KVM_CAP_SET_GUEST_DEBUG2 = 195;
 
 /** kvm_mp_state.mp_state: the vCPU executed HLT and waits for an interrupt. */
 export const KVM_MP_STATE_HALTED = 3;

@@ -5,7 +5,7 @@ import * as libc from "../libc/libc";
 import { E2BIG, EACCES, EINVAL, ENOENT, ENODEV, ENOTTY, ENXIO, EPERM } from "../libc/errno";
 import { HostError } from "../errors";
 import {
-  kvm_coalesced_mmio_zone, kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
+  kvm_coalesced_mmio_zone, kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_guest_debug, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
   kvm_pit_config, kvm_run, kvm_translation, kvm_userspace_memory_region,
   type KvmCpuidEntry2, type KvmFpu, type KvmRegs, type KvmSregs,
 } from "./bindings";
@@ -202,6 +202,15 @@ export class Vcpu {
     const buf = new Uint8Array(4);
     libc.ioctl(this.fd, K.KVM_GET_MP_STATE, buf, "KVM_GET_MP_STATE");
     return new DataView(buf.buffer).getUint32(0, true);
+  }
+
+  /**
+   * KVM_SET_GUEST_DEBUG: `control` is KVM_GUESTDBG_* flags; with KVM_GUESTDBG_USE_HW_BP, DR0-DR3
+   * and DR7 are ours (the guest's own are set aside while they are).
+   */
+  setGuestDebug(control: number, dr: readonly bigint[] = [], dr7 = 0n): void {
+    const debugreg = [dr[0] ?? 0n, dr[1] ?? 0n, dr[2] ?? 0n, dr[3] ?? 0n, 0n, 0n, 0n, dr7];
+    libc.ioctl(this.fd, K.KVM_SET_GUEST_DEBUG, kvm_guest_debug.encode({ control, pad: 0, arch: { debugreg } }), "KVM_SET_GUEST_DEBUG");
   }
 
   getRegs(): KvmRegs {

@@ -29,6 +29,7 @@ export const EPIPE = 32;
 export const ERANGE = 34;
 export const ENOSYS = 38;
 export const EOPNOTSUPP = 95;
+export const EADDRINUSE = 98;
 
 const NAMES: Record<number, string> = {
   [EPERM]: "EPERM", [ENOENT]: "ENOENT", [EINTR]: "EINTR", [EIO]: "EIO", [ENXIO]: "ENXIO",
@@ -37,7 +38,7 @@ const NAMES: Record<number, string> = {
   [ENOTDIR]: "ENOTDIR", [EISDIR]: "EISDIR", [EINVAL]: "EINVAL", [ENFILE]: "ENFILE",
   [EMFILE]: "EMFILE", [ENOTTY]: "ENOTTY", [EFBIG]: "EFBIG", [ENOSPC]: "ENOSPC",
   [ESPIPE]: "ESPIPE", [EROFS]: "EROFS", [EPIPE]: "EPIPE", [ERANGE]: "ERANGE",
-  [ENOSYS]: "ENOSYS", [EOPNOTSUPP]: "EOPNOTSUPP",
+  [ENOSYS]: "ENOSYS", [EOPNOTSUPP]: "EOPNOTSUPP", [EADDRINUSE]: "EADDRINUSE",
 };
 
 export function errnoName(errno: number): string {

@@ -2,7 +2,7 @@
 // a thread of its own, binds its two calls itself: host/input-worker.ts says why). Each wrapper makes one call, checks
 // for -1, reads errno on the same thread right away, and throws a SyscallError naming the call.
 import { CString, dlopen, FFIType, read as ffiRead, toArrayBuffer, type Pointer } from "bun:ffi";
-import { EINTR, errnoName } from "./errno";
+import { EAGAIN, EINTR, errnoName } from "./errno";
 
 const lib = dlopen("libc.so.6", {
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
@@ -271,4 +271,85 @@ export function timerSettime(id: bigint, intervalNs: bigint, valueNs: bigint): v
 
 export function timerDelete(id: bigint): void {
   check(sym.timer_delete(id), "timer_delete");
+}
+
+// Sockets (the debugger's connection, --gdb): bound on first use, as pthread_self above.
+let socketSyms: ReturnType<typeof bindSockets> | undefined;
+const bindSockets = () => dlopen("libc.so.6", {
+  socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+  bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  listen: { args: ["i32", "i32"], returns: "i32" },
+  accept4: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
+  setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  send: { args: ["i32", "ptr", "u64", "i32"], returns: FFIType.i64_fast },
+  recv: { args: ["i32", "ptr", "u64", "i32"], returns: FFIType.i64_fast },
+}).symbols;
+const sockets = () => (socketSyms ??= bindSockets());
+
+export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const SOCK_STREAM = 1;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const IPPROTO_TCP = 6;
+export const TCP_NODELAY = 1;
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+
+export function socket(domain: number, type: number): number {
+  return check(sockets().socket(domain, type, 0), "socket");
+}
+
+export function bind(fd: number, address: Uint8Array): void {
+  check(sockets().bind(fd, address, address.length), "bind");
+}
+
+export function listen(fd: number, backlog: number): void {
+  check(sockets().listen(fd, backlog), "listen");
+}
+
+/** accept4(2) without blocking (the listening socket is non-blocking): the new fd, or -1 if none waits. */
+export function accept(fd: number, flags: number): number {
+  const r = sockets().accept4(fd, null, null, flags);
+  if (r >= 0) return r;
+  const e = errno();
+  if (e === EAGAIN || e === EINTR) return -1;
+  throw new SyscallError("accept4", e);
+}
+
+export function setsockoptInt(fd: number, level: number, option: number, value: number): void {
+  check(sockets().setsockopt(fd, level, option, new Int32Array([value]), 4), "setsockopt");
+}
+
+/** getsockname(2) into a 128-byte sockaddr_storage. */
+export function getsockname(fd: number): Uint8Array {
+  const buf = new Uint8Array(128);
+  const len = new Uint32Array([buf.length]);
+  check(sockets().getsockname(fd, buf, len), "getsockname");
+  return buf.subarray(0, len[0]);
+}
+
+/** send(2) without SIGPIPE (a peer that went away is EPIPE) and without blocking: bytes sent, 0 if it would block. */
+export function send(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const r = Number(sockets().send(fd, buf, buf.length, MSG_NOSIGNAL | MSG_DONTWAIT));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e === EAGAIN) return 0;
+    if (e !== EINTR) throw new SyscallError("send", e);
+  }
+}
+
+/** recv(2) without blocking: bytes read, 0 at EOF, -1 if nothing is there yet. */
+export function recv(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const r = Number(sockets().recv(fd, buf, buf.length, MSG_DONTWAIT));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e === EAGAIN) return -1;
+    if (e !== EINTR) throw new SyscallError("recv", e);
+  }
 }

@@ -8,7 +8,7 @@ import {
   kvm_run_io, kvm_run_mmio, kvm_run_system_event, runOffset,
 } from "../kvm/bindings";
 import { ExitStatus } from "../errors";
-import { failed, type StopRequest, type VmStop } from "../core/stop";
+import { DEBUG_EXIT, failed, type StopRequest, type VmStop } from "../core/stop";
 import type { MmioBus, PortBus } from "./bus";
 import type { CoalescedRing } from "./coalesced";
 import type { ExitStats } from "./stats";
@@ -109,7 +109,7 @@ export function handleExit(ctx: ExitContext): VmStop | undefined {
       return failed(`guest system event ${type}`);
     }
     case KVM_EXIT_DEBUG:
-      return failed("guest stopped on a debug exception (KVM_EXIT_DEBUG)");
+      return DEBUG_EXIT;
     default:
       return failed(`unhandled exit reason ${EXIT_REASON_NAMES[reason] ?? "?"} (${reason})`);
   }

@@ -2,17 +2,17 @@
 // here prints sizeof/offsetof for every field we declare and every ioctl number we compute.
 import { expect, test } from "bun:test";
 import * as B from "../../src/kvm/bindings";
-import { IOCTLS, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_IMMEDIATE_EXIT, KVM_MP_STATE_HALTED } from "../../src/kvm/ioctls";
+import { IOCTLS, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_SET_GUEST_DEBUG2, KVM_MP_STATE_HALTED } from "../../src/kvm/ioctls";
 import type { Struct } from "../../src/binary/struct";
 import { compareWithC } from "../c-layout";
 
 const TOP_LEVEL: Struct<object>[] = [
   B.kvm_regs, B.kvm_segment, B.kvm_dtable, B.kvm_sregs, B.kvm_userspace_memory_region,
   B.kvm_translation, B.kvm_cpuid_entry2, B.kvm_cpuid2, B.kvm_fpu, B.kvm_msr_entry, B.kvm_msrs, B.kvm_irq_level,
-  B.kvm_pit_config, B.kvm_run, B.kvm_coalesced_mmio_zone, B.kvm_coalesced_mmio, B.kvm_coalesced_mmio_ring,
+  B.kvm_pit_config, B.kvm_guest_debug_arch, B.kvm_guest_debug, B.kvm_run, B.kvm_coalesced_mmio_zone, B.kvm_coalesced_mmio, B.kvm_coalesced_mmio_ring,
 ];
 const RUN_MEMBERS: Struct<object>[] = [
-  B.kvm_run_io, B.kvm_run_mmio, B.kvm_run_fail_entry, B.kvm_run_internal, B.kvm_run_system_event, B.kvm_run_ex,
+  B.kvm_run_io, B.kvm_run_mmio, B.kvm_run_fail_entry, B.kvm_run_internal, B.kvm_run_system_event, B.kvm_run_ex, B.kvm_run_debug,
 ];
 
 function expectations(): Map<string, { c: string; ours: number }> {
@@ -24,7 +24,7 @@ function expectations(): Map<string, { c: string; ours: number }> {
     for (const f of s.fields()) m.set(`${s.name}.${f.name}`, { c: `offsetof(${c}, ${f.name})`, ours: f.offset });
   }
   for (const s of RUN_MEMBERS) {
-    const member = s.name.split(".")[1]!;
+    const member = s.name.slice("kvm_run.".length);
     m.set(`sizeof ${s.name}`, { c: `sizeof(((struct kvm_run *)0)->${member})`, ours: s.size });
     for (const f of s.fields()) {
       m.set(`${s.name}.${f.name}`, { c: `offsetof(struct kvm_run, ${member}.${f.name})`, ours: B.runOffset(s, f.name) });
@@ -37,7 +37,9 @@ function expectations(): Map<string, { c: string; ours: number }> {
     KVM_EXIT_INTR: B.KVM_EXIT_INTR, KVM_EXIT_INTERNAL_ERROR: B.KVM_EXIT_INTERNAL_ERROR,
     KVM_EXIT_SYSTEM_EVENT: B.KVM_EXIT_SYSTEM_EVENT, KVM_EXIT_DEBUG: B.KVM_EXIT_DEBUG,
     KVM_EXIT_IO_OUT: B.KVM_EXIT_IO_OUT, KVM_MEM_READONLY: B.KVM_MEM_READONLY,
-    KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_MP_STATE_HALTED,
+    KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_MP_STATE_HALTED, KVM_CAP_SET_GUEST_DEBUG2,
+    KVM_GUESTDBG_ENABLE: B.KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_SINGLESTEP: B.KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_SW_BP: B.KVM_GUESTDBG_USE_SW_BP,
+    KVM_GUESTDBG_USE_HW_BP: B.KVM_GUESTDBG_USE_HW_BP, KVM_GUESTDBG_INJECT_BP: B.KVM_GUESTDBG_INJECT_BP, KVM_GUESTDBG_BLOCKIRQ: B.KVM_GUESTDBG_BLOCKIRQ,
   })) m.set(name, { c: `(unsigned long)${name}`, ours: value });
   return m;
 }

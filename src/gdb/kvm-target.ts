@@ -1,0 +1,296 @@
+// The stub's DebugTarget on a real vCPU: registers through KVM_GET/SET_REGS, SREGS and FPU, memory
+// through the guest's page tables (KVM_TRANSLATE) into GuestMemory, breakpoints in the debug
+// registers (breakpoints.ts) and, past four, INT3 in guest memory where KVM intercepts it; and the
+// KVM_SET_GUEST_DEBUG flags for each resume, and what a KVM_EXIT_DEBUG meant.
+import { hex } from "../binary/hex";
+import {
+  KVM_GUESTDBG_BLOCKIRQ, KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_INJECT_BP, KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_HW_BP,
+  KVM_GUESTDBG_USE_SW_BP, kvm_fpu, kvm_regs, kvm_run_debug, kvm_sregs, runOffset,
+} from "../kvm/bindings";
+import type { Vcpu } from "../kvm/kvm";
+import type { GuestMemory } from "../memory/guest-memory";
+import { CR0_PG } from "../arch/x86";
+import { formatRegisters } from "../vcpu/dump";
+import { DebugRegisterFile, DR6_BS, DR6_HIT_MASK, type BreakKind } from "./breakpoints";
+import { cpuModeOf, linearPc, type CpuState } from "./registers";
+import type { DebugTarget, StopEvent } from "./stub";
+
+const PAGE = 0x1000n;
+const INT3 = 0xcc;
+const EXCEPTION_DB = 1;
+const EXCEPTION_BP = 3;
+/** KVM_GUESTDBG_INJECT_DB: hand a #DB we did not cause back to the guest. */
+const KVM_GUESTDBG_INJECT_DB = 0x40000;
+const DEBUG_EXCEPTION = runOffset(kvm_run_debug, "exception");
+const DEBUG_DR6 = runOffset(kvm_run_debug, "dr6");
+
+/** What KVM can do for a debugger, found out once per run (kvm-probe.ts). */
+export interface DebugCapabilities {
+  /** KVM_GUESTDBG_USE_SW_BP makes a guest INT3 exit to us (hardware KVM does; some KVMs do not). */
+  int3Intercepted: boolean;
+  /** Write and access breakpoints in the debug registers fire (not on KVMs that emulate guest instructions). */
+  dataBreakpoints: boolean;
+  /** KVM_GUESTDBG_BLOCKIRQ: no interrupt handler is entered by a single step. */
+  blockIrq: boolean;
+}
+
+interface Int3 { addr: bigint; gpa: number; saved: number }
+/** A write watchpoint kept by single-stepping: the bytes as they were after the last step. */
+interface SteppedWatch { addr: bigint; length: number; last: Uint8Array }
+
+/** debugExit's answer when the exit was ours but is nothing to report: run on. */
+export const RUN_ON = "run on";
+
+/** How the next KVM_RUN should go, and what the exit that ends it means. */
+export class KvmDebugTarget implements DebugTarget {
+  readonly vcpus = 1;
+  readonly registers = new DebugRegisterFile();
+  private readonly int3s: Int3[] = [];
+  private readonly steppedWatches: SteppedWatch[] = [];
+  /** The guest's own #BP or #DB goes back to it on the next entry. */
+  private inject = 0;
+  private cached: CpuState | undefined;
+
+  constructor(private readonly vcpu: Vcpu, private readonly memory: GuestMemory, readonly caps: DebugCapabilities) {}
+
+  readState(): CpuState {
+    this.cached ??= { regs: this.vcpu.getRegs(), sregs: this.vcpu.getSregs(), fpu: this.vcpu.getFpu() };
+    // A copy: the stub edits what it gets, and only writeState makes that real.
+    return structuredClone(this.cached);
+  }
+
+  writeState(s: CpuState): void {
+    const c = this.readState();
+    if (!same(kvm_regs.encode(c.regs), kvm_regs.encode(s.regs))) this.vcpu.setRegs(s.regs);
+    if (!same(kvm_sregs.encode(c.sregs), kvm_sregs.encode(s.sregs))) this.vcpu.setSregs(s.sregs);
+    if (!same(kvm_fpu.encode(c.fpu), kvm_fpu.encode(s.fpu))) this.vcpu.setFpu(s.fpu);
+    this.cached = undefined;
+  }
+
+  /** The guest ran: what we read of its state is stale. */
+  forget(): void {
+    this.cached = undefined;
+  }
+
+  /**
+   * Guest-physical address of a linear one, or undefined where nothing is mapped: the page tables
+   * while paging is on (KVM_TRANSLATE), the address itself while it is off (32 bits then).
+   */
+  translate(addr: bigint): number | undefined {
+    const s = this.readState();
+    if ((s.sregs.cr0 & CR0_PG) === 0n) return addr < 1n << 32n ? Number(addr) : undefined;
+    const t = this.vcpu.translate(addr);
+    return t.valid ? t.physicalAddress : undefined;
+  }
+
+  readMemory(addr: bigint, length: number, physical: boolean): Uint8Array {
+    const out: number[] = [];
+    for (const piece of this.pieces(addr, length, physical)) {
+      if (piece.gpa === undefined || !this.memory.contains(piece.gpa, piece.length)) break;
+      const bytes = this.memory.slice(piece.gpa, piece.length, "debugger read");
+      // Our INT3s are not the guest's bytes: show what they replaced.
+      for (let i = 0; i < bytes.length; i++) {
+        const bp = this.int3s.find((b) => b.gpa === piece.gpa! + i);
+        out.push(bp === undefined ? bytes[i]! : bp.saved);
+      }
+    }
+    return Uint8Array.from(out);
+  }
+
+  writeMemory(addr: bigint, bytes: Uint8Array, physical: boolean): boolean {
+    const pieces = this.pieces(addr, bytes.length, physical);
+    if (pieces.some((p) => p.gpa === undefined || !this.memory.contains(p.gpa, p.length))) return false;
+    let at = 0;
+    for (const p of pieces) {
+      for (let i = 0; i < p.length; i++) {
+        const bp = this.int3s.find((b) => b.gpa === p.gpa! + i);
+        if (bp !== undefined) bp.saved = bytes[at + i]!; // stays INT3 until the breakpoint goes
+        else this.memory.writeU8(p.gpa! + i, bytes[at + i]!);
+      }
+      at += p.length;
+    }
+    return true;
+  }
+
+  /** [addr, addr + length) cut at page boundaries, each piece with its guest-physical address. */
+  private pieces(addr: bigint, length: number, physical: boolean): Array<{ gpa: number | undefined; length: number }> {
+    const out: Array<{ gpa: number | undefined; length: number }> = [];
+    let at = addr;
+    let left = length;
+    while (left > 0) {
+      const n = Math.min(left, Number(PAGE - (at % PAGE)));
+      const gpa = physical ? (at < 1n << 53n ? Number(at) : undefined) : this.translate(at);
+      out.push({ gpa, length: n });
+      at += BigInt(n);
+      left -= n;
+    }
+    return out;
+  }
+
+  insertBreakpoint(kind: BreakKind, addr: bigint, length: number): "ok" | "no-room" | "bad" | "unsupported" {
+    if ((kind === "write" || kind === "read" || kind === "access") && !this.caps.dataBreakpoints) {
+      // A KVM that does not fire data breakpoints: a write watchpoint is kept by stepping the guest
+      // one instruction at a time and comparing the bytes (what gdb's `watch` reports: a change).
+      // A read leaves no trace to compare: read and access watchpoints cannot be had.
+      if (kind !== "write") return "unsupported";
+      if (!this.steppedWatches.some((w) => w.addr === addr && w.length === length)) {
+        this.steppedWatches.push({ addr, length, last: this.readMemory(addr, length, false) });
+      }
+      return "ok";
+    }
+    const r = this.registers.insert(kind, addr, length);
+    if (r !== "no-room" || kind !== "sw") return r;
+    if (this.int3s.some((b) => b.addr === addr)) return "ok";
+    if (!this.caps.int3Intercepted) return "no-room";
+    const gpa = this.translate(addr);
+    if (gpa === undefined || !this.memory.contains(gpa, 1)) return "bad";
+    this.int3s.push({ addr, gpa, saved: this.memory.readU8(gpa) });
+    this.memory.writeU8(gpa, INT3);
+    return "ok";
+  }
+
+  removeBreakpoint(kind: BreakKind, addr: bigint, length: number): boolean {
+    const w = kind === "write" ? this.steppedWatches.findIndex((x) => x.addr === addr && x.length === length) : -1;
+    if (w >= 0) { this.steppedWatches.splice(w, 1); return true; }
+    if (this.registers.remove(kind, addr, length)) return true;
+    const i = kind === "sw" ? this.int3s.findIndex((b) => b.addr === addr) : -1;
+    if (i < 0) return false;
+    const [bp] = this.int3s.splice(i, 1);
+    this.memory.writeU8(bp!.gpa, bp!.saved);
+    return true;
+  }
+
+  /** Every breakpoint gone (the debugger detached or went away). */
+  removeAll(): void {
+    this.registers.clear();
+    this.steppedWatches.length = 0;
+    for (const bp of this.int3s.splice(0)) this.memory.writeU8(bp.gpa, bp.saved);
+  }
+
+  /**
+   * KVM_SET_GUEST_DEBUG for the next run: single step or not, our debug registers (`masked` slot
+   * left out: stepping off an execution breakpoint at the current instruction), INT3 interception
+   * while we have INT3s in memory. With nothing to watch, debugging is off: no cost to the guest.
+   */
+  arm(step: boolean, masked = -1): void {
+    const { dr, dr7 } = this.registers.registers(masked);
+    let control = 0;
+    // Stepped watchpoints step too, with interrupts let in: a write in a handler counts as well.
+    const watching = this.steppedWatches.length > 0;
+    if (step || watching || this.registers.used > 0 || this.int3s.length > 0 || this.inject !== 0) {
+      control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP | this.inject;
+      if (step || watching) control |= KVM_GUESTDBG_SINGLESTEP;
+      if (step && this.caps.blockIrq) control |= KVM_GUESTDBG_BLOCKIRQ;
+      if (this.int3s.length > 0) control |= KVM_GUESTDBG_USE_SW_BP;
+    }
+    this.inject = 0;
+    this.forget();
+    this.vcpu.setGuestDebug(control, dr, dr7);
+  }
+
+  /** An execution breakpoint on the instruction the guest would run next: its debug register, or -1. */
+  slotAtPc(): number {
+    return this.registers.executionSlotAt(linearPc(this.readState()));
+  }
+
+  /**
+   * What the KVM_EXIT_DEBUG now in kvm_run means: a stop to report; RUN_ON when it was ours with
+   * nothing to report (a step that changed no watched bytes); undefined when it was the guest's
+   * own (its INT3, or a #DB it caused), which goes back to it when it resumes.
+   */
+  debugExit(stepping: boolean): StopEvent | typeof RUN_ON | undefined {
+    const event = this.decodeDebugExit(stepping || this.steppedWatches.length > 0);
+    if (event === undefined || event.reason !== "step" || this.steppedWatches.length === 0) return event;
+    for (const w of this.steppedWatches) {
+      const now = this.readMemory(w.addr, w.length, false);
+      if (!same(now, w.last)) {
+        w.last = now;
+        return { reason: "watch", addr: w.addr };
+      }
+    }
+    return stepping ? event : RUN_ON;
+  }
+
+  private decodeDebugExit(stepping: boolean): StopEvent | undefined {
+    const v = new DataView(this.vcpu.run.buffer, this.vcpu.run.byteOffset);
+    const exception = v.getUint32(DEBUG_EXCEPTION, true);
+    const dr6 = v.getBigUint64(DEBUG_DR6, true);
+    this.forget();
+    if (exception === EXCEPTION_BP) {
+      const pc = linearPc(this.readState());
+      if (this.int3s.some((b) => b.addr === pc)) return { reason: "swbreak" };
+      this.inject = KVM_GUESTDBG_INJECT_BP;
+      return undefined;
+    }
+    if (exception !== EXCEPTION_DB) return { reason: "step" };
+    const hit = (dr6 & DR6_HIT_MASK) !== 0n ? this.registers.hit(dr6) : undefined;
+    if (hit !== undefined) {
+      if (hit.kind === "sw") return { reason: "swbreak" };
+      if (hit.kind === "hw") return { reason: "hwbreak" };
+      return { reason: hit.kind === "write" ? "watch" : hit.kind === "read" ? "rwatch" : "awatch", addr: hit.addr };
+    }
+    if (stepping || (dr6 & DR6_BS) !== 0n) return { reason: "step" };
+    // Some KVMs leave DR6 empty for an execution breakpoint: the instruction address tells.
+    const slot = this.slotAtPc();
+    if (slot >= 0) return { reason: "swbreak" };
+    this.inject = KVM_GUESTDBG_INJECT_DB;
+    return undefined;
+  }
+
+  monitor(command: string, physical: boolean): string {
+    const words = command.split(/\s+/).filter((w) => w !== "");
+    const s = this.readState();
+    switch (words[0]) {
+      case undefined: case "help":
+        return [
+          "microvmm monitor commands:",
+          "  mode              the CPU mode and where the next instruction is (CS:IP and linear)",
+          "  regs              every register KVM has for the vCPU, with segment bases and limits",
+          "  breakpoints       how each breakpoint and watchpoint is served",
+          "  xp ADDR [LEN]     hex dump of guest-physical memory (LEN bytes, default 64, at most 4096)",
+          "  phys on|off       memory commands (x, print) address guest-physical memory, or linear",
+          "",
+        ].join("\n");
+      case "mode": {
+        const mode = cpuModeOf(s.sregs);
+        const paging = (s.sregs.cr0 & CR0_PG) !== 0n ? `paging on, CR3 ${hex(s.sregs.cr3)}` : "paging off";
+        return `${mode} mode, ${paging}; next instruction at CS:IP ${hex(s.sregs.cs.selector, 4)}:${hex(s.regs.rip)} = linear ${hex(linearPc(s))}` +
+          `; memory packets address ${physical ? "guest-physical" : "linear"} memory\n`;
+      }
+      case "regs":
+        return formatRegisters(s.regs, s.sregs).join("\n") + "\n";
+      case "breakpoints":
+        return [
+          ...this.registers.describe(),
+          ...this.int3s.map((b) => `INT3 at 0x${b.addr.toString(16)} (guest-physical ${hex(b.gpa)})`),
+          ...this.steppedWatches.map((w) => `write watchpoint at 0x${w.addr.toString(16)}, ${w.length} bytes, kept by single-stepping`),
+          this.caps.int3Intercepted
+            ? "past four breakpoints, INT3 is written into guest memory (this KVM intercepts it)"
+            : "this KVM does not intercept INT3: at most four breakpoints and watchpoints together, all in debug registers",
+          this.caps.dataBreakpoints
+            ? "watchpoints: in the debug registers"
+            : "this KVM does not fire data breakpoints: write watchpoints are kept by single-stepping (slow); read and access watchpoints cannot be had",
+          "",
+        ].join("\n");
+      case "xp": {
+        const addr = words[1] === undefined ? undefined : /^(0x)?[0-9a-f]+$/i.test(words[1]) ? BigInt(words[1].startsWith("0x") ? words[1] : "0x" + words[1]) : undefined;
+        const length = words[2] === undefined ? 64 : Number(words[2]);
+        if (addr === undefined || !Number.isInteger(length) || length < 1 || length > 4096) return "usage: xp ADDR [LEN] (hex address, LEN 1 to 4096)\n";
+        const bytes = this.readMemory(addr, length, true);
+        if (bytes.length === 0) return `${hex(Number(addr))}: not guest RAM\n`;
+        const lines: string[] = [];
+        for (let i = 0; i < bytes.length; i += 16) {
+          lines.push(`${hex(Number(addr) + i)}: ${[...bytes.subarray(i, i + 16)].map((b) => b.toString(16).padStart(2, "0")).join(" ")}`);
+        }
+        if (bytes.length < length) lines.push(`(${length - bytes.length} bytes past the end of guest RAM)`);
+        return lines.join("\n") + "\n";
+      }
+      default:
+        return `unknown monitor command "${words[0]}" (monitor help lists them)\n`;
+    }
+  }
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
