@@ -254,7 +254,10 @@ export class KvmDebugTarget implements DebugTarget {
       case "mode": {
         const mode = cpuModeOf(s.sregs);
         const paging = (s.sregs.cr0 & CR0_PG) !== 0n ? `paging on, CR3 ${hex(s.sregs.cr3)}` : "paging off";
-        return `${mode} mode, ${paging}; next instruction at CS:IP ${hex(s.sregs.cs.selector, 4)}:${hex(s.regs.rip)} = linear ${hex(linearPc(s))}` +
+        // CS:IP as segment:offset, the offset as wide as the mode's instruction pointer.
+        const ipDigits = mode === "real" || mode === "protected 16-bit" ? 4 : mode === "long 64-bit" ? 16 : 8;
+        const csip = `${s.sregs.cs.selector.toString(16).padStart(4, "0")}:${s.regs.rip.toString(16).padStart(ipDigits, "0")}`;
+        return `${mode} mode, ${paging}; next instruction at CS:IP ${csip} = linear ${hex(linearPc(s))}` +
           `; memory packets address ${physical ? "guest-physical" : "linear"} memory\n`;
       }
       case "regs":

@@ -34,6 +34,8 @@ export class DebugSession {
   /** A continue that first steps off an execution breakpoint at the current instruction. */
   private steppingOff = false;
   private ended: VmStop | undefined;
+  /** The debugger closed its end; what it sent before is still to be served. */
+  private peerClosed = false;
 
   constructor(private readonly machine: Machine, private readonly server: GdbServer, private readonly target: KvmDebugTarget,
     private readonly layout: RegisterLayout, private readonly watcher: FdWatcher, private readonly say: (line: string) => void) {
@@ -124,7 +126,7 @@ export class DebugSession {
     if (this.server.accept()) this.connected();
     for (;;) {
       const bytes = this.server.receive();
-      if (bytes === undefined) { if (this.server.connected) this.gone(); break; } // EOF: the debugger went away
+      if (bytes === undefined) { if (this.server.connected) this.peerClosed = true; break; } // EOF: the debugger went away
       if (bytes.length === 0) break;
       this.queue.push(...this.decoder.feed(bytes));
     }
@@ -132,6 +134,8 @@ export class DebugSession {
       this.queue = this.queue.filter((i) => i.kind !== "interrupt");
       this.stop({ reason: "interrupt" });
     }
+    // What it sent before it closed is served first (a `k` and then EOF, say); then it is gone.
+    if (this.peerClosed && (!this.held || this.queue.length === 0)) this.gone();
   }
 
   /** Serves the debugger while the guest is held, until it resumes the guest or the deadline passes. */
@@ -139,6 +143,7 @@ export class DebugSession {
     for (;;) {
       this.takeInput();
       while (this.held && this.ended === undefined && this.queue.length > 0) this.act(this.queue.shift()!);
+      if (this.peerClosed && this.ended === undefined) this.gone();
       if (!this.held || this.ended !== undefined) return;
       const left = deadline - performance.now();
       if (left <= 0) return;
@@ -189,6 +194,7 @@ export class DebugSession {
 
   /** A debugger connected: the guest stops for it (it asks '?' for why). */
   private connected(): void {
+    this.peerClosed = false;
     this.decoder = new PacketDecoder();
     this.stub = new GdbStub(this.target, this.layout);
     this.queue = [];
@@ -201,6 +207,7 @@ export class DebugSession {
 
   /** The debugger detached or went away: its breakpoints go, the guest runs on. */
   private gone(): void {
+    this.peerClosed = false;
     this.server.hangUp();
     this.queue = [];
     this.target.removeAll();
