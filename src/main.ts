@@ -88,7 +88,7 @@ async function run(argv: string[]): Promise<number> {
     // --gdb: the first VM waits for the debugger (a one-line hint says where), before the terminal goes raw.
     if (o.gdb !== undefined) {
       const { layoutFor, startDebugging } = await import("./gdb");
-      debugging = startDebugging(first, o.gdb, o.gdbArch ?? layoutFor(plans[0]!), o.kvmPath, () => new Worker(new URL("./host/input-worker.ts", import.meta.url)), say);
+      debugging = startDebugging(first, plans[0]!, o.gdb, o.gdbArch ?? layoutFor(plans[0]!), o.kvmPath, () => new Worker(new URL("./host/input-worker.ts", import.meta.url)), say);
     }
     enterRawMode(STDIN);
     const stopRequested = () => hostStop(input);

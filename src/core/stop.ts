@@ -18,6 +18,11 @@ export class StopRequest {
     this.stop ??= stop;
   }
 
+  /** Takes back a request that turned out not to end the VM (a debugger's trap): only that one. */
+  withdraw(stop: VmStop): void {
+    if (this.stop === stop) this.stop = undefined;
+  }
+
   /** The stop asked for, or undefined. */
   get pending(): VmStop | undefined {
     return this.stop;
@@ -34,3 +39,6 @@ export const failed = (message: string): VmStop => ({ status: ExitStatus.GuestFa
  * ends the VM as a failure; a debugger's run loop (src/gdb/session.ts) knows it by identity.
  */
 export const DEBUG_EXIT: VmStop = failed("guest stopped on a debug exception (KVM_EXIT_DEBUG)");
+
+/** A debugger's trap instruction reached its port (src/gdb): the run loop stops for the debugger to look. */
+export const DEBUG_TRAP: VmStop = failed("guest stopped on a debugger trap");

@@ -3,9 +3,11 @@
 // throwaway VM with one page runs two tiny real-mode tests and we look at the exits:
 //  - does KVM_GUESTDBG_USE_SW_BP intercept INT3? Some KVMs accept the flag and let the guest take
 //    #BP through its own IDT: KVM_EXIT_DEBUG, or the HLT its interrupt vector 3 leads to.
-//  - do data breakpoints in the debug registers fire? A KVM that emulates guest instructions
-//    (instead of running them on VMX/SVM) checks only execution breakpoints: a write to a watched
-//    byte gives KVM_EXIT_DEBUG, or runs on to the HLT after it.
+//  - do execution breakpoints in the debug registers fire? (Not on every nested KVM.) An
+//    instruction with DR0 on it gives KVM_EXIT_DEBUG before it runs, or the HLT after it.
+//  - do data breakpoints fire? A KVM that emulates guest instructions (instead of running them on
+//    VMX/SVM) checks only execution breakpoints: a write to a watched byte gives KVM_EXIT_DEBUG,
+//    or runs on to the HLT after it.
 // A few milliseconds, with --gdb only.
 import {
   KVM_EXIT_DEBUG, KVM_GUESTDBG_BLOCKIRQ, KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_USE_HW_BP, KVM_GUESTDBG_USE_SW_BP, kvm_run,
@@ -26,6 +28,10 @@ const WRITE_TEST = 0x20;
 const WATCHED = 0x100;
 /** DR7: bit 10 reads as 1, G0, RW0 = 01 (writes), LEN0 = 00 (one byte). */
 const DR7_WRITE_BYTE0 = 0x400n | 0x2n | (1n << 16n);
+/** The execution test: a NOP at 0x30 with DR0 on it (RW0 = 00, LEN0 = 00), then HLT. */
+const EXEC_TEST = 0x30;
+const NOP = 0x90;
+const DR7_EXEC0 = 0x400n | 0x2n;
 
 export function probeDebugCapabilities(kvmPath: string): DebugCapabilities {
   const kvm = Kvm.open(kvmPath);
@@ -40,6 +46,7 @@ export function probeDebugCapabilities(kvmPath: string): DebugCapabilities {
     page[VECTOR3] = HANDLER;
     page[0] = INT3;
     page.set([0xa2, WATCHED & 0xff, WATCHED >> 8], WRITE_TEST);
+    page[EXEC_TEST] = NOP;
     vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0, memorySize: PAGE, userspaceAddr: ram });
     const vcpu = vm.createVcpu(0);
     const sregs = vcpu.getSregs();
@@ -59,7 +66,11 @@ export function probeDebugCapabilities(kvmPath: string): DebugCapabilities {
     vcpu.setRegs(regs);
     vcpu.setGuestDebug(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, [BigInt(WATCHED)], DR7_WRITE_BYTE0);
     const dataBreakpoints = exitsToDebug();
-    return { int3Intercepted, dataBreakpoints, blockIrq: (flags & KVM_GUESTDBG_BLOCKIRQ) !== 0 };
+    regs.rip = BigInt(EXEC_TEST);
+    vcpu.setRegs(regs);
+    vcpu.setGuestDebug(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, [BigInt(EXEC_TEST)], DR7_EXEC0);
+    const execBreakpoints = exitsToDebug();
+    return { int3Intercepted, execBreakpoints, dataBreakpoints, blockIrq: (flags & KVM_GUESTDBG_BLOCKIRQ) !== 0 };
   } finally {
     vm.close();
     kvm.close();

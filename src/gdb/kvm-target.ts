@@ -1,40 +1,54 @@
 // The stub's DebugTarget on a real vCPU: registers through KVM_GET/SET_REGS, SREGS and FPU, memory
-// through the guest's page tables (KVM_TRANSLATE) into GuestMemory, breakpoints in the debug
-// registers (breakpoints.ts) and, past four, INT3 in guest memory where KVM intercepts it; and the
-// KVM_SET_GUEST_DEBUG flags for each resume, and what a KVM_EXIT_DEBUG meant.
+// through the guest's page tables (KVM_TRANSLATE) into GuestMemory, and breakpoints:
+//  - in the debug registers (breakpoints.ts), where this KVM fires them;
+//  - past four, or where KVM fires no execution breakpoints, in guest memory: INT3 where KVM
+//    intercepts it, else a trap of our own, `out %al, $0xf7` (e6 f7): a port write always exits
+//    to us, in any mode and on any KVM, and the exit's instruction address says which breakpoint.
+//    (At CPL 3 with IOPL 0 the guest takes #GP instead: breakpoints in user code need the debug
+//    registers.) A breakpoint at an address the page tables do not map yet (paging off, a kernel
+//    not yet up) is placed through the guest image's own map (its ELF segments, virtual to physical).
+// And the KVM_SET_GUEST_DEBUG flags for each resume, and what a debug exit or a trap meant.
 import { hex } from "../binary/hex";
 import {
   KVM_GUESTDBG_BLOCKIRQ, KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_INJECT_BP, KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_HW_BP,
-  KVM_GUESTDBG_USE_SW_BP, kvm_fpu, kvm_regs, kvm_run_debug, kvm_sregs, runOffset,
+  KVM_GUESTDBG_USE_SW_BP, kvm_fpu, kvm_regs, kvm_run, kvm_run_debug, kvm_sregs, runOffset,
 } from "../kvm/bindings";
 import type { Vcpu } from "../kvm/kvm";
 import type { GuestMemory } from "../memory/guest-memory";
 import { CR0_PG } from "../arch/x86";
 import { formatRegisters } from "../vcpu/dump";
 import { DebugRegisterFile, DR6_BS, DR6_HIT_MASK, type BreakKind } from "./breakpoints";
-import { cpuModeOf, linearPc, type CpuState } from "./registers";
+import { cpuModeOf, linearPc, setLinearPc, type CpuState } from "./registers";
 import type { DebugTarget, StopEvent } from "./stub";
 
 const PAGE = 0x1000n;
-const INT3 = 0xcc;
+const INT3 = Uint8Array.of(0xcc);
+/** The port our trap writes to: claimed by no board. */
+export const TRAP_PORT = 0xf7;
+/** `out %al, $0xf7`: the same two bytes in 16-, 32- and 64-bit code. */
+const TRAP = Uint8Array.of(0xe6, TRAP_PORT);
 const EXCEPTION_DB = 1;
 const EXCEPTION_BP = 3;
 /** KVM_GUESTDBG_INJECT_DB: hand a #DB we did not cause back to the guest. */
 const KVM_GUESTDBG_INJECT_DB = 0x40000;
 const DEBUG_EXCEPTION = runOffset(kvm_run_debug, "exception");
 const DEBUG_DR6 = runOffset(kvm_run_debug, "dr6");
+const IMMEDIATE_EXIT = kvm_run.offsetOf("immediate_exit");
 
 /** What KVM can do for a debugger, found out once per run (kvm-probe.ts). */
 export interface DebugCapabilities {
   /** KVM_GUESTDBG_USE_SW_BP makes a guest INT3 exit to us (hardware KVM does; some KVMs do not). */
   int3Intercepted: boolean;
+  /** Execution breakpoints in the debug registers fire (not on every nested KVM). */
+  execBreakpoints: boolean;
   /** Write and access breakpoints in the debug registers fire (not on KVMs that emulate guest instructions). */
   dataBreakpoints: boolean;
   /** KVM_GUESTDBG_BLOCKIRQ: no interrupt handler is entered by a single step. */
   blockIrq: boolean;
 }
 
-interface Int3 { addr: bigint; gpa: number; saved: number }
+/** A breakpoint written into guest memory: INT3, or our trap; what it replaced. */
+interface MemoryBreak { kind: "sw" | "hw"; addr: bigint; gpa: number; code: Uint8Array; saved: Uint8Array }
 /** A write watchpoint kept by single-stepping: the bytes as they were after the last step. */
 interface SteppedWatch { addr: bigint; length: number; last: Uint8Array }
 
@@ -45,13 +59,15 @@ export const RUN_ON = "run on";
 export class KvmDebugTarget implements DebugTarget {
   readonly vcpus = 1;
   readonly registers = new DebugRegisterFile();
-  private readonly int3s: Int3[] = [];
+  private readonly inMemory: MemoryBreak[] = [];
   private readonly steppedWatches: SteppedWatch[] = [];
   /** The guest's own #BP or #DB goes back to it on the next entry. */
   private inject = 0;
   private cached: CpuState | undefined;
 
-  constructor(private readonly vcpu: Vcpu, private readonly memory: GuestMemory, readonly caps: DebugCapabilities) {}
+  /** `imageMap`: the guest image's virtual-to-physical map (ELF segments), for addresses the page tables do not map. */
+  constructor(private readonly vcpu: Vcpu, private readonly memory: GuestMemory, readonly caps: DebugCapabilities,
+    private readonly imageMap: (addr: bigint) => number | undefined = () => undefined) {}
 
   readState(): CpuState {
     this.cached ??= { regs: this.vcpu.getRegs(), sregs: this.vcpu.getSregs(), fpu: this.vcpu.getFpu() };
@@ -88,11 +104,8 @@ export class KvmDebugTarget implements DebugTarget {
     for (const piece of this.pieces(addr, length, physical)) {
       if (piece.gpa === undefined || !this.memory.contains(piece.gpa, piece.length)) break;
       const bytes = this.memory.slice(piece.gpa, piece.length, "debugger read");
-      // Our INT3s are not the guest's bytes: show what they replaced.
-      for (let i = 0; i < bytes.length; i++) {
-        const bp = this.int3s.find((b) => b.gpa === piece.gpa! + i);
-        out.push(bp === undefined ? bytes[i]! : bp.saved);
-      }
+      // Our breakpoints are not the guest's bytes: show what they replaced.
+      for (let i = 0; i < bytes.length; i++) out.push(this.savedByte(piece.gpa + i) ?? bytes[i]!);
     }
     return Uint8Array.from(out);
   }
@@ -103,13 +116,20 @@ export class KvmDebugTarget implements DebugTarget {
     let at = 0;
     for (const p of pieces) {
       for (let i = 0; i < p.length; i++) {
-        const bp = this.int3s.find((b) => b.gpa === p.gpa! + i);
-        if (bp !== undefined) bp.saved = bytes[at + i]!; // stays INT3 until the breakpoint goes
-        else this.memory.writeU8(p.gpa! + i, bytes[at + i]!);
+        const gpa = p.gpa! + i;
+        const bp = this.inMemory.find((b) => gpa >= b.gpa && gpa < b.gpa + b.code.length);
+        if (bp !== undefined) bp.saved[gpa - bp.gpa] = bytes[at + i]!; // the breakpoint stays until it goes
+        else this.memory.writeU8(gpa, bytes[at + i]!);
       }
       at += p.length;
     }
     return true;
+  }
+
+  /** The guest's byte under one of our breakpoints at this guest-physical address, or undefined. */
+  private savedByte(gpa: number): number | undefined {
+    const bp = this.inMemory.find((b) => gpa >= b.gpa && gpa < b.gpa + b.code.length);
+    return bp?.saved[gpa - bp.gpa];
   }
 
   /** [addr, addr + length) cut at page boundaries, each piece with its guest-physical address. */
@@ -138,14 +158,20 @@ export class KvmDebugTarget implements DebugTarget {
       }
       return "ok";
     }
-    const r = this.registers.insert(kind, addr, length);
-    if (r !== "no-room" || kind !== "sw") return r;
-    if (this.int3s.some((b) => b.addr === addr)) return "ok";
-    if (!this.caps.int3Intercepted) return "no-room";
-    const gpa = this.translate(addr);
-    if (gpa === undefined || !this.memory.contains(gpa, 1)) return "bad";
-    this.int3s.push({ addr, gpa, saved: this.memory.readU8(gpa) });
-    this.memory.writeU8(gpa, INT3);
+    const inRegisters = kind === "sw" || kind === "hw" ? this.caps.execBreakpoints : this.caps.dataBreakpoints;
+    if (inRegisters) {
+      const r = this.registers.insert(kind, addr, length);
+      if (r !== "no-room" || kind !== "sw") return r;
+    }
+    if (kind !== "sw" && kind !== "hw") return "unsupported";
+    if (this.inMemory.some((b) => b.addr === addr)) return "ok";
+    // Past four (or no debug registers that fire): INT3 where KVM intercepts it, else our trap.
+    const code = this.caps.int3Intercepted ? INT3 : TRAP;
+    const gpa = this.translate(addr) ?? this.imageMap(addr);
+    if (gpa === undefined || !this.memory.contains(gpa, code.length)) return "bad";
+    if (this.inMemory.some((b) => gpa < b.gpa + b.code.length && b.gpa < gpa + code.length)) return "bad"; // overlaps another
+    this.inMemory.push({ kind, addr, gpa, code, saved: this.memory.slice(gpa, code.length, "breakpoint").slice() });
+    this.memory.write(gpa, code, "breakpoint");
     return "ok";
   }
 
@@ -153,10 +179,10 @@ export class KvmDebugTarget implements DebugTarget {
     const w = kind === "write" ? this.steppedWatches.findIndex((x) => x.addr === addr && x.length === length) : -1;
     if (w >= 0) { this.steppedWatches.splice(w, 1); return true; }
     if (this.registers.remove(kind, addr, length)) return true;
-    const i = kind === "sw" ? this.int3s.findIndex((b) => b.addr === addr) : -1;
+    const i = this.inMemory.findIndex((b) => b.kind === kind && b.addr === addr);
     if (i < 0) return false;
-    const [bp] = this.int3s.splice(i, 1);
-    this.memory.writeU8(bp!.gpa, bp!.saved);
+    const [bp] = this.inMemory.splice(i, 1);
+    this.memory.write(bp!.gpa, bp!.saved, "breakpoint");
     return true;
   }
 
@@ -164,7 +190,27 @@ export class KvmDebugTarget implements DebugTarget {
   removeAll(): void {
     this.registers.clear();
     this.steppedWatches.length = 0;
-    for (const bp of this.int3s.splice(0)) this.memory.writeU8(bp.gpa, bp.saved);
+    for (const bp of this.inMemory.splice(0)) this.memory.write(bp.gpa, bp.saved, "breakpoint");
+  }
+
+  /**
+   * The guest wrote to TRAP_PORT (the exit is in kvm_run): our trap, or the guest's own write?
+   * KVM finishes an I/O exit only when KVM_RUN is entered again, so it is finished first (with
+   * immediate_exit: no guest instruction runs); the instruction pointer is then past the two bytes.
+   * Ours: the pc goes back to the breakpoint and the stop is reported. The guest's: nothing to do.
+   */
+  trapExit(): StopEvent | undefined {
+    this.vcpu.run[IMMEDIATE_EXIT] = 1;
+    this.vcpu.runOnce();
+    this.vcpu.clearKick();
+    this.forget();
+    const s = this.readState();
+    const at = linearPc(s) - BigInt(TRAP.length);
+    const bp = this.inMemory.find((b) => b.addr === at && b.code === TRAP);
+    if (bp === undefined) return undefined;
+    setLinearPc(s, at);
+    this.writeState(s);
+    return { reason: bp.kind === "hw" ? "hwbreak" : "swbreak" };
   }
 
   /**
@@ -177,11 +223,12 @@ export class KvmDebugTarget implements DebugTarget {
     let control = 0;
     // Stepped watchpoints step too, with interrupts let in: a write in a handler counts as well.
     const watching = this.steppedWatches.length > 0;
-    if (step || watching || this.registers.used > 0 || this.int3s.length > 0 || this.inject !== 0) {
+    const int3s = this.inMemory.some((b) => b.code === INT3);
+    if (step || watching || this.registers.used > 0 || int3s || this.inject !== 0) {
       control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP | this.inject;
       if (step || watching) control |= KVM_GUESTDBG_SINGLESTEP;
       if (step && this.caps.blockIrq) control |= KVM_GUESTDBG_BLOCKIRQ;
-      if (this.int3s.length > 0) control |= KVM_GUESTDBG_USE_SW_BP;
+      if (int3s) control |= KVM_GUESTDBG_USE_SW_BP;
     }
     this.inject = 0;
     this.forget();
@@ -218,7 +265,8 @@ export class KvmDebugTarget implements DebugTarget {
     this.forget();
     if (exception === EXCEPTION_BP) {
       const pc = linearPc(this.readState());
-      if (this.int3s.some((b) => b.addr === pc)) return { reason: "swbreak" };
+      const bp = this.inMemory.find((b) => b.addr === pc && b.code === INT3);
+      if (bp !== undefined) return { reason: bp.kind === "hw" ? "hwbreak" : "swbreak" };
       this.inject = KVM_GUESTDBG_INJECT_BP;
       return undefined;
     }
@@ -265,11 +313,15 @@ export class KvmDebugTarget implements DebugTarget {
       case "breakpoints":
         return [
           ...this.registers.describe(),
-          ...this.int3s.map((b) => `INT3 at 0x${b.addr.toString(16)} (guest-physical ${hex(b.gpa)})`),
+          ...this.inMemory.map((b) => `${b.kind === "sw" ? "breakpoint" : "hardware breakpoint"} at 0x${b.addr.toString(16)}: ` +
+            `${b.code === INT3 ? "INT3" : `trap (out to port ${hex(TRAP_PORT)})`} at guest-physical ${hex(b.gpa)}`),
           ...this.steppedWatches.map((w) => `write watchpoint at 0x${w.addr.toString(16)}, ${w.length} bytes, kept by single-stepping`),
+          this.caps.execBreakpoints
+            ? "breakpoints: in the debug registers, four at most; past four, in guest memory"
+            : "this KVM fires no execution breakpoints in the debug registers: breakpoints (hbreak too) are written into guest memory",
           this.caps.int3Intercepted
-            ? "past four breakpoints, INT3 is written into guest memory (this KVM intercepts it)"
-            : "this KVM does not intercept INT3: at most four breakpoints and watchpoints together, all in debug registers",
+            ? "breakpoints in guest memory: INT3 (this KVM intercepts it)"
+            : `breakpoints in guest memory: a port write to ${hex(TRAP_PORT)} (this KVM does not intercept INT3); not in user-mode code`,
           this.caps.dataBreakpoints
             ? "watchpoints: in the debug registers"
             : "this KVM does not fire data breakpoints: write watchpoints are kept by single-stepping (slow); read and access watchpoints cannot be had",

@@ -8,11 +8,11 @@
 // Without a debugger attached (before the first, after one detaches) nothing is armed and the exit
 // path is the same as without --gdb.
 import { ExitStatus } from "../errors";
-import { DEBUG_EXIT, type VmStop } from "../core/stop";
+import { DEBUG_EXIT, DEBUG_TRAP, type VmStop } from "../core/stop";
 import type { FdWatcher } from "../host/fd-watcher";
 import type { Machine } from "../machine";
 import { SliceTimer, yieldToEventLoop, type HostHooks, type SliceAlarm } from "../vcpu/runner";
-import { RUN_ON, type KvmDebugTarget } from "./kvm-target";
+import { RUN_ON, TRAP_PORT, type KvmDebugTarget } from "./kvm-target";
 import { encodePacket, PacketDecoder, type Incoming } from "./packet";
 import type { GdbServer } from "./server";
 import { setLinearPc, type RegisterLayout } from "./registers";
@@ -40,6 +40,12 @@ export class DebugSession {
   constructor(private readonly machine: Machine, private readonly server: GdbServer, private readonly target: KvmDebugTarget,
     private readonly layout: RegisterLayout, private readonly watcher: FdWatcher, private readonly say: (line: string) => void) {
     this.stub = new GdbStub(target, layout);
+    // Our breakpoints in guest memory write to this port: the exit stops the slice (see kvm-target.ts).
+    const core = machine.core;
+    core.ports.insert(TRAP_PORT, 1, "debugger trap", {
+      read: () => 0xff,
+      write: () => core.stop.request(DEBUG_TRAP),
+    });
   }
 
   /** Runs a lone VM until it ends or the host stops it (as Machine.run does without a debugger). */
@@ -80,6 +86,7 @@ export class DebugSession {
     while (!this.held) {
       const stop = this.machine.slice(deadline, timer, { endOnSignal: lone });
       if (stop === DEBUG_EXIT) this.onDebugExit();
+      else if (stop === DEBUG_TRAP) this.onTrap();
       else if (stop !== undefined) return this.end(stop);
       if (stop === undefined || vcpu.kicked) break;
     }
@@ -111,6 +118,13 @@ export class DebugSession {
       return;
     }
     this.stop(event);
+  }
+
+  /** The guest wrote to the trap port: one of our breakpoints in memory, or its own write. */
+  private onTrap(): void {
+    this.machine.core.stop.withdraw(DEBUG_TRAP);
+    const event = this.target.trapExit();
+    if (event !== undefined) this.stop(event);
   }
 
   private stop(event: StopEvent): void {
