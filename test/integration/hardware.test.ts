@@ -49,6 +49,8 @@ beforeAll(async () => {
     const { kernel: xv6Kernel, fsImg } = buildXv6();
     SECTIONS["xv6"] = `node_modules/.bin/bun test/pc/drive-xv6.ts ${fsImg} ${vmm} -m 512M --console serial ${xv6Kernel}`;
   }
+  const kallsyms = busyboxInitramfs("kallsyms", "grep -E ' (start_kernel|do_sys_openat2|x86_64_start_kernel|x86_64_start_reservations)$' /proc/kallsyms; poweroff -f");
+  SECTIONS["linux-gdb"] = `node_modules/.bin/bun test/linux/gdb-linux.ts ./dist/microvmm ${vmlinux} ${kallsyms} ${busyboxInitramfs("boot", "reboot -f")}`;
   SECTIONS["linux-session"] = `node_modules/.bin/bun test/linux/drive.ts session ${shell} --stats`;
   for (const scenario of ["quit", "sigterm"]) SECTIONS[`linux-${scenario}`] = `node_modules/.bin/bun test/linux/drive.ts ${scenario} ${shell}`;
   // One line: the runner quotes it. A Linux section that never reached init or broke off
@@ -194,6 +196,19 @@ describe.skipIf(skip)(`Linux on hardware-style KVM (${hardwareKvm.how})${skip ? 
       expect(r.status).toBe(0);
     });
   }
+
+  test("gdb on the vmlinux (nokaslr): hbreak start_kernel, bt; a breakpoint on do_sys_openat2 hits; then it boots on", () => {
+    const r = results.get("linux-gdb")!;
+    const gdb = r.lines.filter((l) => l.startsWith("gdb: ")).map((l) => l.slice(5));
+    expect(gdb.some((l) => /^Breakpoint 1, 0xffffffff[0-9a-f]+ in start_kernel \(\)$/.test(l))).toBe(true);
+    expect(gdb.some((l) => /^#0 {2}0xffffffff[0-9a-f]+ in start_kernel \(\)$/.test(l))).toBe(true);
+    expect(gdb.some((l) => /^long 64-bit mode, paging on, CR3 0x[0-9a-f]+; next instruction at CS:IP 0010:ffffffff[0-9a-f]+ = linear 0xffffffff[0-9a-f]+/.test(l))).toBe(true);
+    expect(gdb.some((l) => /^Breakpoint 2, 0xffffffff[0-9a-f]+ in do_sys_openat2 \(\)$/.test(l))).toBe(true);
+    expect(gdb).toContain("[Inferior 1 (Remote target) exited normally]");
+    expect(r.lines).toContain("MICROVMM-INIT-OK");
+    expect(r.lines).toContain("microvmm status: 0");
+    expect(r.lines.filter((l) => l.startsWith("failed:"))).toEqual([]);
+  });
 
   test("interactive: Ctrl-C interrupts a command in the guest; `echo $((6*7))` answers 42; a long paste arrives whole; poweroff -f ends with 0", () => {
     const r = results.get("linux-session")!;
