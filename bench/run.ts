@@ -12,6 +12,8 @@
 //   scheduling        two VMs at 70/30: switch cost and share error at quantum 10 ms, 100 ms, 1 s
 //   disk              256 MiB through the paravirtual disk in 1 MiB requests vs the same file
 //                     read (and written, fsync every 16 MiB) by this process (target ≥ 0.5×)
+//   debugger          guests under --gdb with no breakpoints vs without (target ≥ 0.95×), and
+//                     single steps per second (bench/gdb.ts)
 import { closeSync, fsyncSync, mkdirSync, openSync, readSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -174,3 +176,7 @@ if (hardwareKvm.how === "skip" || !xv6.available) {
   const r = Bun.spawnSync(hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", "600", "--", ...cmd] : cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   process.stdout.write(r.stdout.toString().split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n"));
 }
+
+// The debugger: its cost with no breakpoints, and single steps per second.
+const { benchGdb } = await import("./gdb");
+await benchGdb();
