@@ -8,6 +8,7 @@ import { BadInputError, ExitStatus } from "./errors";
 import { parseDiskSpec, type DiskSpec } from "./host/disk-image";
 import { DEFAULT_KVM_PATH } from "./kvm/kvm";
 import { parseGdbAddress, type GdbAddress } from "./gdb/address";
+import type { LayoutName } from "./gdb/registers";
 
 export const VERSION = "0.1.0";
 
@@ -58,7 +59,7 @@ export interface CliOptions extends VmOptions {
   /** Where a debugger connects (the first VM's boot vCPU), or undefined. */
   gdb?: GdbAddress;
   /** The register layout the debugger gets, instead of the one the guest file implies. */
-  gdbArch?: "x86-64" | "i386";
+  gdbArch?: LayoutName;
 }
 
 export const DEFAULT_QUANTUM_MS = 100;
@@ -139,8 +140,9 @@ Options:
                       port 0: any free one) or a unix socket; the guest runs its first
                       instruction when gdb says continue (see "Debugging" in the README).
                       With --vm: the first VM
-      --gdb-arch x86-64|i386  the registers gdb gets (default: i386 for an ELFCLASS32
-                      guest or kernel, which is what gdb expects with that file; else x86-64)
+      --gdb-arch x86-64|i386|i8086  the registers gdb gets (default: i386 for an ELFCLASS32
+                      guest or kernel, which is what gdb expects with that file; else x86-64);
+                      i8086: the i386 registers, and gdb disassembles 16-bit code
       --kvm PATH      the KVM device (default ${DEFAULT_KVM_PATH})
   -h, --help          this text
   -V, --version       the version
@@ -282,7 +284,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "--gdb": o.gdb = parseGdbAddress(value()); break;
       case "--gdb-arch": {
         const a = value();
-        if (a !== "x86-64" && a !== "i386") throw new BadInputError(`bad --gdb-arch "${a}": x86-64 or i386`);
+        if (a !== "x86-64" && a !== "i386" && a !== "i8086") throw new BadInputError(`bad --gdb-arch "${a}": x86-64, i386 or i8086`);
         o.gdbArch = a;
         break;
       }

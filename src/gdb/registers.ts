@@ -8,7 +8,8 @@
 // binary or Linux gets gdb's x86-64 layout (i386:x86-64): a guest that goes from real mode to long
 // mode keeps one session, with the upper halves zero in 16- and 32-bit code. An ELFCLASS32 guest
 // (most multiboot kernels) gets the i386 layout, which is what gdb expects with that file loaded:
-// its DWARF numbers the registers the 32-bit way. (--gdb-arch overrides the choice.)
+// its DWARF numbers the registers the 32-bit way. (--gdb-arch overrides the choice; its i8086
+// is the i386 layout named so that gdb disassembles 16-bit code.)
 // The program counter is the linear address of the next instruction, CS.base + IP (CS:IP in real
 // mode, as 0x10 * CS + IP; the code segment's base in protected mode; RIP in 64-bit code), so
 // breakpoints, `x/i $pc` and the debug registers all speak of one address space.
@@ -167,8 +168,9 @@ const GPR_ORDER_64: GprName[] = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp"
 /** gdb's i386 order is the encoding order: eax, ecx, edx, ebx, esp, ebp, esi, edi. */
 const GPR_ORDER_32: GprName[] = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi"];
 
-export type LayoutName = "x86-64" | "i386";
-export const LAYOUT_NAMES: readonly LayoutName[] = ["x86-64", "i386"];
+/** "i8086" is the i386 layout under gdb's 16-bit architecture name: `x/i` then decodes real-mode code. */
+export type LayoutName = "x86-64" | "i386" | "i8086";
+export const LAYOUT_NAMES: readonly LayoutName[] = ["x86-64", "i386", "i8086"];
 
 function registerList(layout: LayoutName): RegisterDef[] {
   const wide = layout === "x86-64";
@@ -287,7 +289,7 @@ function targetXml(layout: LayoutName, registers: readonly RegisterDef[]): strin
       `<flags id="i386_mxcsr" size="4">`, ...MXCSR_FIELDS.map((n, b) => `  <field name="${n}" start="${b}" end="${b}"/>`), `</flags>`,
     ],
   };
-  const lines = [`<?xml version="1.0"?>`, `<!DOCTYPE target SYSTEM "gdb-target.dtd">`, `<target version="1.0">`, `<architecture>${layout === "x86-64" ? "i386:x86-64" : "i386"}</architecture>`];
+  const lines = [`<?xml version="1.0"?>`, `<!DOCTYPE target SYSTEM "gdb-target.dtd">`, `<target version="1.0">`, `<architecture>${layout === "x86-64" ? "i386:x86-64" : layout}</architecture>`];
   let feature = "";
   registers.forEach((r, i) => {
     if (r.feature !== feature) {

@@ -27,7 +27,7 @@ type Reader = ReturnType<typeof timedReader>;
 
 /**
  * Starts microvmm with --gdb on a unix socket, waits for its "waiting for gdb" line, runs gdb in
- * batch mode with `symbols` and the commands, then waits for both. `during` may act while gdb runs
+ * batch mode with `symbols` (a file, or "" for none) and the commands, then waits for both. `during` may act while gdb runs
  * (send it Ctrl-C once the guest says something).
  */
 async function debug(vmArgs: string[], symbols: string, commands: string[],
@@ -38,7 +38,7 @@ async function debug(vmArgs: string[], symbols: string, commands: string[],
   const vmErr = timedReader(vm.stderr);
   const vmOut = timedReader(vm.stdout);
   await vmErr.until("waiting for gdb", 20_000);
-  const gdb = Bun.spawn(["gdb", "-q", "-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off", symbols,
+  const gdb = Bun.spawn(["gdb", "-q", "-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off", ...(symbols === "" ? [] : [symbols]),
     "-ex", `target remote ${sock}`, ...commands.flatMap((c) => ["-ex", c])], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const killGdb = setTimeout(() => gdb.kill("SIGKILL"), 60_000);
   const gdbErr = new Response(gdb.stderr).text();
@@ -172,6 +172,15 @@ describe.skipIf(skipWhy !== "")(`gdb from real mode to long mode in one session$
     expect(s.vm.status).toBe(0);
   }, 120_000);
 
+  test("--gdb-arch i8086: 16-bit code disassembles as 16-bit; 32-bit registers", async () => {
+    // No symbol file: gdb refuses a 64-bit ELF under the 16-bit architecture.
+    const s = await debug(["--gdb-arch", "i8086", ...MODES], "", ["stepi", "x/3i $pc", "print/x $eip", "kill"]);
+    expect(s.gdb).toContain("=> 0x8005:\tcli\n   0x8006:\tmov    %cs,%ax\n   0x8008:\tmov    %ax,%ds\n");
+    expect(s.gdb.split("\n")).toContain("$1 = 0x8005");
+    expect(s.vm.stderr).toContain("registers as i8086");
+    expect(s.vm.status).toBe(0);
+  }, 120_000);
+
   test("physical memory through monitor xp and Qqemu.PhyMemMode; gdb quitting while the guest is stopped detaches", async () => {
     const s = await debug(MODES, guest("debug-modes.elf"), [
       "break in_long", "continue", "monitor xp 0x10000 16", "maintenance packet Qqemu.PhyMemMode:1", "x/2xw 0x11000",
@@ -275,6 +284,29 @@ describe.skipIf(!hasKvm)(`the protocol from a hostile debugger${!hasKvm ? " — 
     expect(r.status).toBe(0);
   }, 60_000);
 
+  test("a debugger that connects to a running guest stops it; the one before had let it go", async () => {
+    const sock = join(dir, "again.sock");
+    const vm = Bun.spawn([BIN, "--gdb", `unix:${sock}`, guest("debug-me.elf")], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const killVm = setTimeout(() => vm.kill("SIGKILL"), 60_000);
+    const vmErr = timedReader(vm.stderr);
+    const vmOut = timedReader(vm.stdout);
+    await vmErr.until("waiting for gdb", 20_000);
+    const talk = async (script: string, until: string) => {
+      const c = connect(sock);
+      let got = "";
+      await new Promise<void>((resolve) => c.on("data", (d) => { got += d.toString("latin1"); if (got.includes(until)) resolve(); }).on("connect", () => c.write(script)));
+      c.end();
+      return got;
+    };
+    expect(await talk(packet("c"), "+")).toBe("+"); // continue, then hang up without a word
+    await vmOut.until("debug-me: spinning", 20_000);
+    const second = await talk(packet("?") + packet("k"), "#");
+    expect(second.startsWith("+" + packet("T05thread:01;"))).toBe(true); // (and the ack of k may follow)
+    expect(await vm.exited).toBe(0);
+    clearTimeout(killVm);
+    expect((await vmErr.rest()).match(/debugger connected/g)?.length).toBe(2);
+  }, 60_000);
+
   test("Ctrl-C of a running guest gives T02 within moments; k ends the VM with status 0", async () => {
     const r = await rawSession([guest("debug-me.elf")], async (send, next) => {
       send(packet("QStartNoAckMode"));
@@ -309,7 +341,7 @@ describe.skipIf(!hasKvm)("--gdb refusals", () => {
     for (const [args, msg] of [
       [["--gdb", "99999"], /^microvmm: bad --gdb "99999": \[HOST:\]PORT/],
       [["--gdb-arch", "i386"], /^microvmm: --gdb-arch goes with --gdb$/],
-      [["--gdb", "1234", "--gdb-arch", "arm"], /^microvmm: bad --gdb-arch "arm": x86-64 or i386$/],
+      [["--gdb", "1234", "--gdb-arch", "arm"], /^microvmm: bad --gdb-arch "arm": x86-64, i386 or i8086$/],
       [["--gdb", `unix:${ROOT}/package.json`], /^microvmm: --gdb unix:.*package\.json: the path exists and is not a socket — give a new path$/],
     ] as const) {
       const r = await runVmm([...args, guest("debug-me.elf")]);
