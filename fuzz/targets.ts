@@ -37,6 +37,10 @@ import { buildBzImage } from "../test/fixtures/bzimage";
 import { buildElf, pvhNote } from "../test/fixtures/elf";
 import { rawMultiboot1 } from "../test/fixtures/multiboot";
 import type { Rng } from "./mutate";
+import { DebugRegisterFile, type BreakKind } from "../src/gdb/breakpoints";
+import { encodePacket, latin1Bytes, PACKET_SIZE, PacketDecoder } from "../src/gdb/packet";
+import { RegisterLayout } from "../src/gdb/registers";
+import { GdbStub, type DebugTarget } from "../src/gdb/stub";
 
 export interface Target {
   name: string;
@@ -139,12 +143,67 @@ export const TARGETS: Target[] = [
     run: (input, rng) => runIde(input, rng),
   },
   {
+    name: "gdb",
+    // The input is what a debugger sends: bytes in random pieces through the packet decoder, each
+    // packet through the protocol's commands, on fake registers and guest memory. Every reply must
+    // encode to a packet that decodes back to itself.
+    seeds: () => [new TextEncoder().encode(GDB_SESSION)],
+    run: (input, rng) => runGdb(input, rng),
+  },
+  {
     name: "exits",
     // The input is a kvm_run page as KVM might (or a hostile kernel could never) leave it.
     seeds: () => [ioExit(), mmioExit()],
     run: (input) => runExit(input),
   },
 ];
+
+const gdbPacket = (d: string) => encodePacket(d);
+const GDB_SESSION = ["qSupported:swbreak+", "?", "qXfer:features:read:target.xml:0,ffb", "g", "p10", "m100000,40", "M100000,4:90909090",
+  "X100010,2:ab", "Z0,100000,1", "Z2,200000,8", "z0,100000,1", "P0=0100000000000000", "vCont;s:1", "qRcmd,6d6f6465", "Qqemu.PhyMemMode:1",
+  "m0,10", "G" + "00".repeat(100), "D"].map(gdbPacket).join("+") + "\x03";
+
+/** Fake guest state for the protocol: registers from zeroed structs, 4 MiB of RAM, breakpoints in a DebugRegisterFile. */
+class FuzzDebugTarget implements DebugTarget {
+  readonly vcpus = 1;
+  readonly regs = new DebugRegisterFile();
+  private state = { regs: B.kvm_regs.decode(B.kvm_regs.encode()), sregs: B.kvm_sregs.decode(B.kvm_sregs.encode()), fpu: B.kvm_fpu.decode(B.kvm_fpu.encode()) };
+  constructor(private readonly memory: GuestMemory) {}
+  readState() { return structuredClone(this.state); }
+  writeState(s: typeof this.state) { this.state = s; }
+  readMemory(addr: bigint, length: number): Uint8Array {
+    const n = addr >= BigInt(this.memory.end) ? 0 : Math.min(length, this.memory.end - Number(addr));
+    return n > 0 && this.memory.contains(Number(addr), n) ? this.memory.slice(Number(addr), n).slice() : new Uint8Array(0);
+  }
+  writeMemory(addr: bigint, bytes: Uint8Array): boolean {
+    if (addr + BigInt(bytes.length) > BigInt(this.memory.end) || !this.memory.contains(Number(addr), bytes.length)) return false;
+    this.memory.write(Number(addr), bytes);
+    return true;
+  }
+  insertBreakpoint(kind: BreakKind, addr: bigint, length: number) { return this.regs.insert(kind, addr, length); }
+  removeBreakpoint(kind: BreakKind, addr: bigint, length: number) { return this.regs.remove(kind, addr, length); }
+  monitor(command: string) { return `${command.length}\n`; }
+}
+
+function runGdb(input: Uint8Array, rng: Rng): void {
+  const decoder = new PacketDecoder();
+  const layout = new RegisterLayout(rng.pick(["x86-64", "i386", "i8086"] as const));
+  const stub = new GdbStub(new FuzzDebugTarget(GuestMemory.fromBuffers([{ gpa: 0, size: 4 << 20 }])), layout);
+  for (let at = 0; at < input.length;) {
+    const n = 1 + rng.below(64);
+    for (const item of decoder.feed(input.subarray(at, at + n))) {
+      if (item.kind !== "packet") continue;
+      const action = stub.handle(item.data);
+      if (action.kind !== "reply") continue;
+      if (action.data.length > 2 * PACKET_SIZE) throw new Error(`reply of ${action.data.length} bytes to ${JSON.stringify(item.data.slice(0, 40))}`);
+      const back = new PacketDecoder().feed(latin1Bytes(encodePacket(action.data)));
+      if (back.length !== 1 || back[0]!.kind !== "packet" || (back[0] as { data: string }).data !== action.data) {
+        if (!(back[0]?.kind === "too-long" && action.data.length > PACKET_SIZE)) throw new Error(`reply does not survive encoding: ${JSON.stringify(action.data.slice(0, 60))}`);
+      }
+    }
+    at += n;
+  }
+}
 
 /** A drive in memory for the paravirtual disk. */
 function memoryDrive(sectors: number, readOnly: boolean): BlockBackend {

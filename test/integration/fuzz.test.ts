@@ -1,6 +1,7 @@
 // A short fuzzing run with a fixed seed (the same cases every time): mutated ELF, bzImage, PVH and
 // raw images through the loaders and boot protocols, port-access programs through the devices
-// (the IDE channel also alone, with ATA commands from its own list),
+// (the IDE channel also alone, with ATA commands from its own list), debugger byte streams through
+// the packet decoder and the gdb stub's commands,
 // kvm_run pages through the exit handler, and a sample of the images through the binary. A long
 // run with any seed is `bun run fuzz --seconds 600 [--seed N]`.
 import { expect, test } from "bun:test";
@@ -13,7 +14,7 @@ test("fuzzing, fixed seed: no internal error, crash, hang or unbounded growth", 
   expect(r.failures.map((f) => f.what.split("\n")[0])).toEqual([]);
   expect(r.cases).toBe(2500);
   // Every target ran, and the binary saw both refused and accepted inputs.
-  expect(Object.keys(r.byTarget).sort()).toEqual(["devices", "elf", "exits", "ide", "linux", "multiboot", "raw"]);
+  expect(Object.keys(r.byTarget).sort()).toEqual(["devices", "elf", "exits", "gdb", "ide", "linux", "multiboot", "raw"]);
   if (hasKvm) {
     expect(r.binaryRuns).toBeGreaterThan(50);
     expect(r.binaryStatuses["2"]).toBeGreaterThan(0);
