@@ -27,6 +27,7 @@ const INT3 = Uint8Array.of(0xcc);
 export const TRAP_PORT = 0xf7;
 /** `out %al, $0xf7`: the same two bytes in 16-, 32- and 64-bit code. */
 const TRAP = Uint8Array.of(0xe6, TRAP_PORT);
+const HLT = 0xf4;
 const EXCEPTION_DB = 1;
 const EXCEPTION_BP = 3;
 /** KVM_GUESTDBG_INJECT_DB: hand a #DB we did not cause back to the guest. */
@@ -227,7 +228,8 @@ export class KvmDebugTarget implements DebugTarget {
     if (step || watching || this.registers.used > 0 || int3s || this.inject !== 0) {
       control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP | this.inject;
       if (step || watching) control |= KVM_GUESTDBG_SINGLESTEP;
-      if (step && this.caps.blockIrq) control |= KVM_GUESTDBG_BLOCKIRQ;
+      // A step sees no interrupt handler, unless the instruction is HLT: that one waits for an interrupt.
+      if (step && this.caps.blockIrq && this.readMemory(linearPc(this.readState()), 1, false)[0] !== HLT) control |= KVM_GUESTDBG_BLOCKIRQ;
       if (int3s) control |= KVM_GUESTDBG_USE_SW_BP;
     }
     this.inject = 0;

@@ -84,7 +84,8 @@ export class DebugSession {
     const vcpu = this.machine.core.vcpu;
     // Debug exits we only note (a stepped watchpoint's step, the guest's own INT3) go on in this slice.
     while (!this.held) {
-      const stop = this.machine.slice(deadline, timer, { endOnSignal: lone });
+      // A lone VM: KVM_RUN is interrupted only at the deadline (signals and kicks end it sooner).
+      const stop = this.machine.slice(deadline, timer, lone ? { endOnSignal: true, maxWaitMs: Math.max(1, deadline - performance.now()) } : {});
       if (stop === DEBUG_EXIT) this.onDebugExit();
       else if (stop === DEBUG_TRAP) this.onTrap();
       else if (stop !== undefined) return this.end(stop);
