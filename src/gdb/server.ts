@@ -57,9 +57,12 @@ export class GdbServer {
     return this.conn >= 0;
   }
 
-  /** The fds a watcher thread should look at while the guest runs. */
+  /**
+   * The fds to look at: the debugger's socket, or the listening one while there is none. A second
+   * debugger waits in the listen backlog until the first has gone (and does not wake us meanwhile).
+   */
   get fds(): number[] {
-    return this.conn >= 0 ? [this.listener, this.conn] : [this.listener];
+    return this.conn >= 0 ? [this.conn] : [this.listener];
   }
 
   /** Waits up to `ms` for a debugger to connect or send something. */
@@ -72,9 +75,9 @@ export class GdbServer {
 
   /** Takes a waiting connection if there is none yet: true if a debugger just connected. */
   accept(): boolean {
+    if (this.conn >= 0) return false; // one debugger at a time
     const fd = libc.accept(this.listener, libc.SOCK_NONBLOCK | libc.SOCK_CLOEXEC);
     if (fd < 0) return false;
-    if (this.conn >= 0) { libc.close(fd); return false; } // one debugger at a time
     this.conn = fd;
     // Each packet is a round trip with the debugger waiting: no Nagle delay.
     if (this.unixPath === undefined) libc.setsockoptInt(fd, libc.IPPROTO_TCP, libc.TCP_NODELAY, 1);

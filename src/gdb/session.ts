@@ -138,19 +138,26 @@ export class DebugSession {
 
   /** Reads what the debugger sent (and a new connection) without waiting; acts on it while running. */
   private takeInput(): void {
-    if (this.server.accept()) this.connected();
-    for (;;) {
-      const bytes = this.server.receive();
-      if (bytes === undefined) { if (this.server.connected) this.peerClosed = true; break; } // EOF: the debugger went away
-      if (bytes.length === 0) break;
-      this.queue.push(...this.decoder.feed(bytes));
-    }
+    this.receive();
+    // A debugger that went away while the guest ran is gone now, so the next one can connect.
+    if (this.peerClosed && !this.held) this.gone();
+    if (this.server.accept()) { this.connected(); this.receive(); }
     if (!this.held && this.queue.some((i) => i.kind === "interrupt")) {
       this.queue = this.queue.filter((i) => i.kind !== "interrupt");
       this.stop({ reason: "interrupt" });
     }
     // What it sent before it closed is served first (a `k` and then EOF, say); then it is gone.
     if (this.peerClosed && (!this.held || this.queue.length === 0)) this.gone();
+  }
+
+  /** Everything the debugger has sent so far, decoded into the queue; notes EOF. */
+  private receive(): void {
+    for (;;) {
+      const bytes = this.server.receive();
+      if (bytes === undefined) { if (this.server.connected) this.peerClosed = true; break; } // EOF: the debugger went away
+      if (bytes.length === 0) break;
+      this.queue.push(...this.decoder.feed(bytes));
+    }
   }
 
   /** Serves the debugger while the guest is held, until it resumes the guest or the deadline passes. */

@@ -8,9 +8,13 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, guest, hasKvm, ROOT, runVmm, timedReader } from "../helpers";
+import { probeDebugCapabilities } from "../../src/gdb/kvm-probe";
 
 const hasGdb = Bun.spawnSync(["sh", "-c", "command -v gdb"]).exitCode === 0;
 const skipWhy = !hasKvm ? "no /dev/kvm" : !hasGdb ? "gdb is not installed (Debian: apt install gdb)" : "";
+
+/** What this KVM does for a debugger (the same probe microvmm runs): some paths only run where it can. */
+const caps = hasKvm ? probeDebugCapabilities("/dev/kvm") : undefined;
 
 let dir = "";
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), "microvmm-gdb-")); });
@@ -102,8 +106,8 @@ describe.skipIf(skipWhy !== "")(`gdb on a long-mode C guest${skipWhy ? ` — ski
     const text = s.gdb;
     console.log(`Ctrl-C to the stop reply in gdb: ${(seenAt - sentAt).toFixed(1)} ms`);
     expect(text).toContain("Program received signal SIGINT, Interrupt.");
-    // Stopped in the loop, or just before it (the last character of "spinning" was on its way out).
-    expect(text).toMatch(/^#0 {2}0x[0-9a-f]+ in (spin|console_puts|console_putc) \(/m);
+    // Stopped in the loop, or just before it (the last character of "spinning" on its way out).
+    expect(text).toMatch(/^#0 {2}(0x[0-9a-f]+ in )?(spin|console_puts|console_putc|outb) \(/m);
     expect(text).toContain("[Inferior 1 (Remote target) detached]");
     expect(s.vm.stdout).toBe("debug-me: start\ndebug-me: sum 14\ndebug-me: spinning\ndebug-me: done\n");
     expect(s.vm.status).toBe(0);
@@ -120,6 +124,37 @@ describe.skipIf(skipWhy !== "")(`gdb on a long-mode C guest${skipWhy ? ` — ski
     expect(s.gdb).toMatch(/^breakpoints in guest memory: (INT3 \(this KVM intercepts it\)|a port write to 0xf7 \(this KVM does not intercept INT3\); not in user-mode code)$/m);
     expect(s.gdb).toContain("[Inferior 1 (Remote target) exited normally]");
     expect(s.vm.stdout).toBe("debug-me: start\ndebug-me: sum 14\ndebug-me: spinning\ndebug-me: done\n");
+    expect(s.vm.status).toBe(0);
+  }, 120_000);
+});
+
+const dataWhy = skipWhy !== "" ? skipWhy : !caps!.dataBreakpoints ? "this KVM fires no data breakpoints (measured: a write to a watched byte ran on)" : "";
+describe.skipIf(dataWhy !== "")(`watchpoints in the debug registers${dataWhy ? ` — skipped: ${dataWhy}` : ""}`, () => {
+  test("rwatch stops at the read of a global, awatch at a write; watch at the write with old and new value", async () => {
+    const s = await debug([guest("debug-me.elf")], guest("debug-me.elf"), [
+      "rwatch limit", "continue", "bt 1", "delete", "awatch counter", "continue", "delete", "watch counter", "continue", "delete",
+      "set var spin_done = 1", "continue",
+    ]);
+    expect(s.gdb).toMatch(/Hardware read watchpoint 1: limit\n\nValue = 3\n/);
+    expect(s.gdb).toMatch(/Hardware access \(read\/write\) watchpoint 2: counter\n\n(Old value = 0\nNew value = 1|Value = 0)\n/);
+    expect(s.gdb).toContain("Old value = 1\nNew value = 14\n");
+    expect(s.gdb).toContain("[Inferior 1 (Remote target) exited normally]");
+    expect(s.vm.status).toBe(0);
+  }, 120_000);
+});
+
+describe.skipIf(skipWhy !== "")(`gdb on a multiboot kernel on the PC board${skipWhy ? ` — skipped: ${skipWhy}` : ""}`, () => {
+  test("the first instruction with the Multiboot 2 magic in EAX and the information at EBX; it runs to its cli; hlt", async () => {
+    const s = await debug(["--console", "serial", guest("test-multiboot2.elf")], guest("test-multiboot2.elf"), [
+      "print/x $eax", "x/2wx $ebx", "monitor mode", "stepi", "stepi", "print/x $dx", "continue",
+    ]);
+    const lines = s.gdb.split("\n");
+    expect(lines).toContain("$1 = 0x36d76289");
+    expect(s.gdb).toMatch(/^0x[0-9a-f]+:\s+0x[0-9a-f]+\s+0x00000000$/m); // total_size, reserved
+    expect(s.gdb).toMatch(/^protected 32-bit mode, paging off; next instruction at CS:IP [0-9a-f]{4}:00100038 = linear 0x100038; memory packets address linear memory$/m);
+    expect(lines).toContain("$2 = 0xea");
+    expect(lines).toContain("[Inferior 1 (Remote target) exited normally]");
+    expect(s.vm.stderr).toContain("registers as i386");
     expect(s.vm.status).toBe(0);
   }, 120_000);
 });
