@@ -16,7 +16,7 @@ test("fuzzing, fixed seed: no internal error, crash, hang or unbounded growth", 
   // Every target ran, and the binary saw both refused and accepted inputs.
   expect(Object.keys(r.byTarget).sort()).toEqual(["devices", "elf", "exits", "gdb", "ide", "linux", "multiboot", "raw"]);
   if (hasKvm) {
-    expect(r.binaryRuns).toBeGreaterThan(50);
+    expect(r.binaryRuns).toBeGreaterThanOrEqual(40); // every 25th case, when its target has a command-line form
     expect(r.binaryStatuses["2"]).toBeGreaterThan(0);
     expect(r.binaryStatuses["0"]).toBeGreaterThan(0);
   }

@@ -15,6 +15,11 @@ const [bin, vmlinux, kallsymsInitrd, bootInitrd] = process.argv.slice(2) as [str
 const dir = mkdtempSync(join(tmpdir(), "microvmm-gdb-linux-"));
 const vmm = ["taskset", "-c", "1", bin, "-m", "256M", "--kernel", vmlinux, "--append", "nokaslr"];
 const t0 = Date.now();
+const children: Array<{ kill(signal?: number | NodeJS.Signals): void }> = [];
+/** Nothing of ours outlives the driver: its own deadline, and the section's `timeout` (SIGTERM), kill what it started. */
+const cleanUp = (why: string) => { for (const c of children) c.kill("SIGKILL"); console.log(`failed: ${why}`); process.exit(1); };
+process.on("SIGTERM", () => cleanUp("stopped by SIGTERM (the section's time limit)"));
+setTimeout(() => cleanUp("no end after 85 s"), 85_000).unref();
 const at = (what: string) => console.log(`${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const first = Bun.spawnSync([...vmm, "--initrd", kallsymsInitrd], { stdout: "pipe", stderr: "pipe", timeout: 40_000 });
@@ -43,6 +48,7 @@ for (const cmd of [["gcc", "-c", "-o", join(dir, "empty.o"), join(dir, "empty.S"
 
 const sock = join(dir, "gdb.sock");
 const vm = Bun.spawn([...vmm, "--initrd", bootInitrd, "--gdb", `unix:${sock}`], { stdout: "pipe", stderr: "pipe" });
+children.push(vm);
 const vmErr = timedReader(vm.stderr);
 const vmOut = timedReader(vm.stdout);
 await vmErr.until("waiting for gdb", 60_000);
@@ -52,6 +58,7 @@ const gdb = Bun.spawn(["gdb", "-q", "-batch", "-nx", "-ex", "set pagination off"
   "-ex", `target remote ${sock}`, "-ex", "hbreak start_kernel", "-ex", "continue", "-ex", "bt", "-ex", "print/x $pc",
   "-ex", "info registers cr0 cr3 efer", "-ex", "monitor mode", "-ex", "delete", "-ex", "break do_sys_openat2", "-ex", "continue",
   "-ex", "bt 1", "-ex", "monitor breakpoints", "-ex", "delete", "-ex", "continue"], { stdout: "pipe", stderr: "pipe" });
+children.push(gdb);
 const killGdb = setTimeout(() => gdb.kill("SIGKILL"), 60_000);
 const gdbText = (await new Response(gdb.stdout).text()) + (await new Response(gdb.stderr).text());
 await gdb.exited;
@@ -67,3 +74,4 @@ console.log(`microvmm status: ${status}`);
 for (const want of ["in start_kernel ()", "Breakpoint 2, 0x", "exited normally"]) {
   if (!gdbText.includes(want)) console.log(`failed: gdb never said "${want}"; the kernel's last lines: ${JSON.stringify(guestOut.slice(-300))}`);
 }
+process.exit(0);
