@@ -37,13 +37,17 @@ type Reader = ReturnType<typeof timedReader>;
 async function debug(vmArgs: string[], symbols: string, commands: string[],
   during?: (p: { vmOut: Reader; gdbOut: Reader; gdb: ReturnType<typeof Bun.spawn> }) => Promise<void>): Promise<Session> {
   const sock = join(dir, `gdb-${Math.random().toString(36).slice(2)}.sock`);
-  const vm = Bun.spawn([BIN, "--gdb", `unix:${sock}`, ...vmArgs], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  // --gdb given by the caller (a TCP port) or a unix socket of the test's own.
+  const gdbArgs = vmArgs.includes("--gdb") ? [] : ["--gdb", `unix:${sock}`];
+  const vm = Bun.spawn([BIN, ...gdbArgs, ...vmArgs], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const killVm = setTimeout(() => vm.kill("SIGKILL"), 90_000);
   const vmErr = timedReader(vm.stderr);
   const vmOut = timedReader(vm.stdout);
   await vmErr.until("waiting for gdb", 20_000);
+  await vmErr.until("\n", 5_000, vmErr.text.indexOf("waiting for gdb"));
+  const where = /waiting for gdb on (\S+)/.exec(vmErr.text)![1]!;
   const gdb = Bun.spawn(["gdb", "-q", "-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off", ...(symbols === "" ? [] : [symbols]),
-    "-ex", `target remote ${sock}`, ...commands.flatMap((c) => ["-ex", c])], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    "-ex", `target remote ${where}`, ...commands.flatMap((c) => ["-ex", c])], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const killGdb = setTimeout(() => gdb.kill("SIGKILL"), 60_000);
   const gdbErr = new Response(gdb.stderr).text();
   const gdbOut = timedReader(gdb.stdout);
@@ -369,6 +373,16 @@ describe.skipIf(skipWhy !== "")(`gdb on the first of several VMs${skipWhy ? ` â€
     expect(s.vm.stdout).toContain("[vm1] ");
     expect(s.vm.status).toBe(0);
   }, 120_000);
+});
+
+describe.skipIf(skipWhy !== "")(`gdb over TCP${skipWhy ? ` â€” skipped: ${skipWhy}` : ""}`, () => {
+  test("--gdb 127.0.0.1:0 listens on a free port and says which; gdb connects there", async () => {
+    const s = await debug(["--gdb", "127.0.0.1:0", guest("debug-me.elf")], guest("debug-me.elf"), ["break square", "continue", "print x", "kill"]);
+    expect(s.vm.stderr).toMatch(/^microvmm: waiting for gdb on 127\.0\.0\.1:(\d+) \(in gdb: target remote 127\.0\.0\.1:\1; registers as x86-64\)$/m);
+    expect(s.gdb).toContain("Breakpoint 1, square (x=1) at guest/debug-me.c:11");
+    expect(s.gdb.split("\n")).toContain("$1 = 1");
+    expect(s.vm.status).toBe(0);
+  }, 60_000);
 });
 
 describe.skipIf(!hasKvm)("--gdb refusals", () => {
