@@ -25,18 +25,18 @@ function sh(cmd: string[]): void {
 }
 
 /** A 64-bit C guest: ELF, plus the same program as a raw binary for the raw loader. */
-function cGuest64(name: string, sources: string[], defines: string[] = []): void {
+function cGuest64(name: string, sources: string[], defines: string[] = [], script = "guest/link64.ld"): void {
   const elf = `${OUT}/${name}.elf`;
-  sh(["gcc", ...CFLAGS64, ...defines, "-T", "guest/link64.ld", "-o", elf, "guest/start64.S", ...sources]);
+  sh(["gcc", ...CFLAGS64, ...defines, "-T", script, "-o", elf, "guest/start64.S", ...sources]);
   sh(["objcopy", "-O", "binary", elf, `${OUT}/${name}.bin`]);
 }
 
 /** The flags of the 32-bit C guests: those of the 64-bit ones that apply. */
 const CFLAGS32 = ["-m32", ...CFLAGS64.filter((f) => f !== "-m64" && f !== "-mno-red-zone")];
 
-/** A 32-bit C guest (ELFCLASS32: microvmm starts it in flat protected mode). */
+/** A 32-bit C guest (ELFCLASS32: microvmm starts it in flat protected mode), linked for the debugger tests. */
 function cGuest32(name: string, sources: string[], flags: string[] = []): void {
-  sh(["gcc", ...CFLAGS32, ...flags, "-T", "guest/link64.ld", "-o", `${OUT}/${name}.elf`, "guest/start32.S", ...sources]);
+  sh(["gcc", ...CFLAGS32, ...flags, "-T", "guest/link-debug.ld", "-o", `${OUT}/${name}.elf`, "guest/start32.S", ...sources]);
 }
 
 /** Guests for the debugger tests: no optimisation, full debug information. */
@@ -80,7 +80,7 @@ export function buildGuests(): void {
   rawGuest("compute", "guest/compute.S", 64);
   cGuest64("bench-disk-read", ["guest/bench-disk.c"], ["-DWRITE=0"]);
   cGuest64("bench-disk-write", ["guest/bench-disk.c"], ["-DWRITE=1"]);
-  cGuest64("debug-me", ["guest/debug-me.c"], DEBUG_FLAGS);
+  cGuest64("debug-me", ["guest/debug-me.c"], DEBUG_FLAGS, "guest/link-debug.ld");
   cGuest32("debug-me-32", ["guest/debug-me.c"], DEBUG_FLAGS);
   debugModesGuest();
   rawGuest("hello-real", "guest/hello-real.S", 16);

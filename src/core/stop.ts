@@ -42,3 +42,6 @@ export const DEBUG_EXIT: VmStop = failed("guest stopped on a debug exception (KV
 
 /** A debugger's trap instruction reached its port (src/gdb): the run loop stops for the debugger to look. */
 export const DEBUG_TRAP: VmStop = failed("guest stopped on a debugger trap");
+
+/** A guest access to a page a debugger watches (src/gdb) touched the watched bytes. */
+export const DEBUG_WATCH: VmStop = failed("guest stopped on a debugger watchpoint");

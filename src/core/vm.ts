@@ -20,6 +20,7 @@ import { StopRequest, type VmStop } from "./stop";
 
 /** The coalesced ring is one page: the VM's, seen through each vCPU's mapping at the same offset. */
 const RING_PAGE = 4096;
+const HOLE_PAGE = 0x1000;
 /** Exiting writes to a port range before its coalesced ring is turned on. */
 export const COALESCE_AFTER = 256;
 
@@ -57,6 +58,8 @@ export class VmCore {
   /** Port ranges to coalesce once busy, and those registered with KVM. */
   private readonly waiting: Array<{ base: number; length: number; writes: number }> = [];
   private readonly zones: Array<{ base: number; length: number }> = [];
+  /** Memory slots beyond one per RAM region, while setMemoryHoles has cut some out. */
+  private readonly holeSlots: number[] = [];
 
   private constructor(readonly memory: GuestMemory, private readonly kvm: Kvm, private readonly vm: Vm,
     readonly irqchip: boolean, private readonly trace: ((line: string) => void) | undefined, o: VmCoreOptions) {
@@ -170,6 +173,32 @@ export class VmCore {
   /** Sets an interrupt line of the in-kernel irqchip (KVM_IRQ_LINE), for a board's devices. */
   irqLine(irq: number, level: boolean): void {
     this.vm.irqLine(irq, level);
+  }
+
+  /**
+   * Guest RAM without some 4 KiB pages: the memory slots are rebuilt around them, so every guest
+   * access there exits as MMIO (a debugger's read and access watchpoints; the MMIO bus serves the
+   * page from the same RAM). [] gives every page back. Only while the vCPU is stopped.
+   */
+  setMemoryHoles(pages: readonly number[]): void {
+    const regions = this.memory.regions;
+    const remove = (slot: number) => this.vm.setUserMemoryRegion({ slot, flags: 0, guestPhysAddr: 0, memorySize: 0, userspaceAddr: 0 });
+    regions.forEach((_, slot) => remove(slot));
+    for (const slot of this.holeSlots.splice(0)) remove(slot);
+    let next = regions.length;
+    regions.forEach((r, slot) => {
+      let start = r.gpa;
+      let id = slot;
+      const cuts = pages.filter((p) => p >= r.gpa && p < r.gpa + r.size).sort((a, b) => a - b);
+      for (const end of [...cuts, r.gpa + r.size]) {
+        if (end > start) {
+          this.vm.setUserMemoryRegion({ slot: id, flags: 0, guestPhysAddr: start, memorySize: end - start, userspaceAddr: r.hostAddr + (start - r.gpa) });
+          if (id !== slot) this.holeSlots.push(id);
+          id = next++;
+        }
+        start = end + HOLE_PAGE;
+      }
+    });
   }
 
   /** Runs the boot vCPU until the guest stops or the host stops it, in slices as `pacing` says. */

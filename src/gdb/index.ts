@@ -1,4 +1,5 @@
 // --gdb: what main needs to put a built VM under a debugger. Loaded only when --gdb is given.
+import { DEBUG_WATCH } from "../core/stop";
 import { FdWatcher } from "../host/fd-watcher";
 import type { Machine } from "../machine";
 import type { GuestPlan } from "../machines";
@@ -24,7 +25,12 @@ export function startDebugging(machine: Machine, plan: GuestPlan, address: GdbAd
   const caps = probeDebugCapabilities(kvmPath);
   const server = GdbServer.listen(address);
   const watcher = new FdWatcher(makeWorker);
-  const target = new KvmDebugTarget(machine.core.vcpu, machine.memory, caps, imageMap(plan));
+  const core = machine.core;
+  const target = new KvmDebugTarget(core.vcpu, machine.memory, caps, imageMap(plan), {
+    mmio: core.mmio,
+    setMemoryHoles: (pages) => core.setMemoryHoles(pages),
+    requestStop: () => core.stop.request(DEBUG_WATCH),
+  });
   const session = new DebugSession(machine, server, target, new RegisterLayout(layout), watcher, say);
   say(`waiting for gdb on ${server.address} (in gdb: target remote ${server.address}; registers as ${layout})`);
   return {

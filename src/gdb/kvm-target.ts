@@ -15,6 +15,7 @@ import {
 } from "../kvm/bindings";
 import type { Vcpu } from "../kvm/kvm";
 import type { GuestMemory } from "../memory/guest-memory";
+import type { MmioBus } from "../vcpu/bus";
 import { CR0_PG } from "../arch/x86";
 import { formatRegisters } from "../vcpu/dump";
 import { DebugRegisterFile, DR6_BS, DR6_HIT_MASK, type BreakKind } from "./breakpoints";
@@ -53,6 +54,18 @@ interface MemoryBreak { kind: "sw" | "hw"; addr: bigint; gpa: number; code: Uint
 /** A write watchpoint kept by single-stepping: the bytes as they were after the last step. */
 interface SteppedWatch { addr: bigint; length: number; last: Uint8Array }
 
+/** A read or access watchpoint kept by cutting its page out of guest RAM: every access there exits. */
+interface PagedWatch { kind: "read" | "access"; addr: bigint; length: number; gpa: number }
+
+/** What paged watchpoints need of the VM (VmCore): its MMIO bus, memory slots with holes, a stop. */
+export interface WatchPages {
+  readonly mmio: MmioBus;
+  setMemoryHoles(pages: readonly number[]): void;
+  requestStop(): void;
+}
+
+const PAGE_BYTES = 0x1000;
+
 /** debugExit's answer when the exit was ours but is nothing to report: run on. */
 export const RUN_ON = "run on";
 
@@ -62,13 +75,17 @@ export class KvmDebugTarget implements DebugTarget {
   readonly registers = new DebugRegisterFile();
   private readonly inMemory: MemoryBreak[] = [];
   private readonly steppedWatches: SteppedWatch[] = [];
+  private readonly pagedWatches: PagedWatch[] = [];
+  /** The pages cut out of guest RAM now, and what the last access there hit. */
+  private holes: number[] = [];
+  private watchHit: StopEvent | undefined;
   /** The guest's own #BP or #DB goes back to it on the next entry. */
   private inject = 0;
   private cached: CpuState | undefined;
 
   /** `imageMap`: the guest image's virtual-to-physical map (ELF segments), for addresses the page tables do not map. */
   constructor(private readonly vcpu: Vcpu, private readonly memory: GuestMemory, readonly caps: DebugCapabilities,
-    private readonly imageMap: (addr: bigint) => number | undefined = () => undefined) {}
+    private readonly imageMap: (addr: bigint) => number | undefined = () => undefined, private readonly pages?: WatchPages) {}
 
   readState(): CpuState {
     this.cached ??= { regs: this.vcpu.getRegs(), sregs: this.vcpu.getSregs(), fpu: this.vcpu.getFpu() };
@@ -152,8 +169,9 @@ export class KvmDebugTarget implements DebugTarget {
     if ((kind === "write" || kind === "read" || kind === "access") && !this.caps.dataBreakpoints) {
       // A KVM that does not fire data breakpoints: a write watchpoint is kept by stepping the guest
       // one instruction at a time and comparing the bytes (what gdb's `watch` reports: a change).
-      // A read leaves no trace to compare: read and access watchpoints cannot be had.
-      if (kind !== "write") return "unsupported";
+      // A read leaves no trace to compare: read and access watchpoints cut the watched page out of
+      // guest RAM instead, so that every access to it exits to us as MMIO (pagedInsert).
+      if (kind === "read" || kind === "access") return this.pagedInsert(kind, addr, length);
       if (!this.steppedWatches.some((w) => w.addr === addr && w.length === length)) {
         this.steppedWatches.push({ addr, length, last: this.readMemory(addr, length, false) });
       }
@@ -177,6 +195,8 @@ export class KvmDebugTarget implements DebugTarget {
   }
 
   removeBreakpoint(kind: BreakKind, addr: bigint, length: number): boolean {
+    const p = this.pagedWatches.findIndex((x) => x.kind === kind && x.addr === addr && x.length === length);
+    if (p >= 0) { this.pagedWatches.splice(p, 1); this.updateHoles(); return true; }
     const w = kind === "write" ? this.steppedWatches.findIndex((x) => x.addr === addr && x.length === length) : -1;
     if (w >= 0) { this.steppedWatches.splice(w, 1); return true; }
     if (this.registers.remove(kind, addr, length)) return true;
@@ -191,7 +211,76 @@ export class KvmDebugTarget implements DebugTarget {
   removeAll(): void {
     this.registers.clear();
     this.steppedWatches.length = 0;
+    this.pagedWatches.length = 0;
+    this.updateHoles();
     for (const bp of this.inMemory.splice(0)) this.memory.write(bp.gpa, bp.saved, "breakpoint");
+  }
+
+  /**
+   * A read or access watchpoint where the debug registers do not fire: its page leaves guest RAM
+   * (KVM memory slots are rebuilt around it) and sits on the MMIO bus, served from the same bytes.
+   * Each guest access there exits; one that touches the watched bytes stops the guest after its
+   * instruction, as a data breakpoint would. Slow for a busy page; the page must hold no code or
+   * page tables the guest uses (the CPU cannot fetch or walk through MMIO).
+   */
+  private pagedInsert(kind: "read" | "access", addr: bigint, length: number): "ok" | "bad" | "unsupported" {
+    if (this.pages === undefined) return "unsupported";
+    const gpa = this.translate(addr) ?? this.imageMap(addr);
+    if (gpa === undefined || !this.memory.contains(gpa, length)) return "bad";
+    if (!this.pagedWatches.some((w) => w.kind === kind && w.addr === addr && w.length === length)) {
+      this.pagedWatches.push({ kind, addr, length, gpa });
+    }
+    this.updateHoles();
+    return "ok";
+  }
+
+  /** Cuts out the pages the paged watchpoints need, and gives back the others. */
+  private updateHoles(): void {
+    if (this.pages === undefined) return;
+    const want = new Set<number>();
+    for (const w of this.pagedWatches) {
+      for (let p = Math.floor(w.gpa / PAGE_BYTES) * PAGE_BYTES; p < w.gpa + w.length; p += PAGE_BYTES) want.add(p);
+    }
+    const pages = [...want].sort((a, b) => a - b);
+    if (pages.length === this.holes.length && pages.every((p, i) => p === this.holes[i])) return;
+    const { mmio } = this.pages;
+    for (const p of this.holes) if (!want.has(p)) mmio.remove(p);
+    for (const p of pages) {
+      if (this.holes.includes(p)) continue;
+      mmio.insert(p, PAGE_BYTES, "debugger watch", {
+        read: (offset, data) => { this.memory.read(p + offset, data, "watched page"); this.touched(p + offset, data.length, false); },
+        write: (offset, data) => { this.memory.write(p + offset, data, "watched page"); this.touched(p + offset, data.length, true); },
+      });
+    }
+    this.holes = pages;
+    this.pages.setMemoryHoles(pages);
+  }
+
+  /** An access in a watched page: does it touch a watchpoint's bytes (a write only counts for awatch)? */
+  private touched(gpa: number, length: number, write: boolean): void {
+    const w = this.pagedWatches.find((x) => gpa < x.gpa + x.length && x.gpa < gpa + length && (!write || x.kind === "access"));
+    if (w === undefined) return;
+    this.watchHit ??= { reason: w.kind === "read" ? "rwatch" : "awatch", addr: w.addr };
+    this.pages!.requestStop();
+  }
+
+  /**
+   * A paged watchpoint was touched (the exit is in kvm_run): the access's instruction is finished
+   * first (KVM_RUN with immediate_exit: no further instruction runs), so the guest stops after it.
+   */
+  watchExit(): StopEvent | undefined {
+    this.finishExit();
+    const hit = this.watchHit;
+    this.watchHit = undefined;
+    return hit;
+  }
+
+  /** KVM completes an I/O or MMIO exit only when KVM_RUN is entered again: so it is, to return at once. */
+  private finishExit(): void {
+    this.vcpu.run[IMMEDIATE_EXIT] = 1;
+    this.vcpu.runOnce();
+    this.vcpu.clearKick();
+    this.forget();
   }
 
   /**
@@ -201,10 +290,7 @@ export class KvmDebugTarget implements DebugTarget {
    * Ours: the pc goes back to the breakpoint and the stop is reported. The guest's: nothing to do.
    */
   trapExit(): StopEvent | undefined {
-    this.vcpu.run[IMMEDIATE_EXIT] = 1;
-    this.vcpu.runOnce();
-    this.vcpu.clearKick();
-    this.forget();
+    this.finishExit();
     const s = this.readState();
     const at = linearPc(s) - BigInt(TRAP.length);
     const bp = this.inMemory.find((b) => b.addr === at && b.code === TRAP);
@@ -318,6 +404,7 @@ export class KvmDebugTarget implements DebugTarget {
           ...this.inMemory.map((b) => `${b.kind === "sw" ? "breakpoint" : "hardware breakpoint"} at 0x${b.addr.toString(16)}: ` +
             `${b.code === INT3 ? "INT3" : `trap (out to port ${hex(TRAP_PORT)})`} at guest-physical ${hex(b.gpa)}`),
           ...this.steppedWatches.map((w) => `write watchpoint at 0x${w.addr.toString(16)}, ${w.length} bytes, kept by single-stepping`),
+          ...this.pagedWatches.map((w) => `${w.kind} watchpoint at 0x${w.addr.toString(16)}, ${w.length} bytes: its page ${hex(Math.floor(w.gpa / PAGE_BYTES) * PAGE_BYTES)} is out of guest RAM, every access exits`),
           this.caps.execBreakpoints
             ? "breakpoints: in the debug registers, four at most; past four, in guest memory"
             : "this KVM fires no execution breakpoints in the debug registers: breakpoints (hbreak too) are written into guest memory",
@@ -326,7 +413,7 @@ export class KvmDebugTarget implements DebugTarget {
             : `breakpoints in guest memory: a port write to ${hex(TRAP_PORT)} (this KVM does not intercept INT3); not in user-mode code`,
           this.caps.dataBreakpoints
             ? "watchpoints: in the debug registers"
-            : "this KVM does not fire data breakpoints: write watchpoints are kept by single-stepping (slow); read and access watchpoints cannot be had",
+            : "this KVM does not fire data breakpoints: write watchpoints are kept by single-stepping, read and access watchpoints by taking their page out of guest RAM (slow)",
           "",
         ].join("\n");
       case "xp": {

@@ -8,7 +8,7 @@
 // Without a debugger attached (before the first, after one detaches) nothing is armed and the exit
 // path is the same as without --gdb.
 import { ExitStatus } from "../errors";
-import { DEBUG_EXIT, DEBUG_TRAP, type VmStop } from "../core/stop";
+import { DEBUG_EXIT, DEBUG_TRAP, DEBUG_WATCH, type VmStop } from "../core/stop";
 import type { FdWatcher } from "../host/fd-watcher";
 import type { Machine } from "../machine";
 import { SliceTimer, yieldToEventLoop, type HostHooks, type SliceAlarm } from "../vcpu/runner";
@@ -88,6 +88,7 @@ export class DebugSession {
       const stop = this.machine.slice(deadline, timer, lone ? { endOnSignal: true, maxWaitMs: Math.max(1, deadline - performance.now()) } : {});
       if (stop === DEBUG_EXIT) this.onDebugExit();
       else if (stop === DEBUG_TRAP) this.onTrap();
+      else if (stop === DEBUG_WATCH) this.onWatch();
       else if (stop !== undefined) return this.end(stop);
       if (stop === undefined || vcpu.kicked) break;
     }
@@ -125,6 +126,13 @@ export class DebugSession {
   private onTrap(): void {
     this.machine.core.stop.withdraw(DEBUG_TRAP);
     const event = this.target.trapExit();
+    if (event !== undefined) this.stop(event);
+  }
+
+  /** An access in a watched page touched a read or access watchpoint. */
+  private onWatch(): void {
+    this.machine.core.stop.withdraw(DEBUG_WATCH);
+    const event = this.target.watchExit();
     if (event !== undefined) this.stop(event);
   }
 

@@ -110,6 +110,12 @@ export class MmioBus {
     this.entries.sort((a, b) => a.base - b.base);
   }
 
+  /** Takes the device at `base` off the bus (a debugger's watched page going back to RAM). */
+  remove(base: number): void {
+    const i = this.entries.findIndex((e) => e.base === base);
+    if (i >= 0) this.entries.splice(i, 1);
+  }
+
   read(addr: number, data: Uint8Array): void {
     const e = this.find(addr);
     if (e === undefined) { this.miss(addr, data.length, false); data.fill(0xff); return; }
