@@ -78,6 +78,8 @@ export class KvmDebugTarget implements DebugTarget {
   private readonly pagedWatches: PagedWatch[] = [];
   /** The pages cut out of guest RAM now, and what the last access there hit. */
   private holes: number[] = [];
+  /** Traps taken out for one step: their second byte is where the guest goes on from. */
+  private lifted: MemoryBreak[] = [];
   private watchHit: StopEvent | undefined;
   /** The guest's own #BP or #DB goes back to it on the next entry. */
   private inject = 0;
@@ -321,6 +323,27 @@ export class KvmDebugTarget implements DebugTarget {
     this.inject = 0;
     this.forget();
     this.vcpu.setGuestDebug(control, dr, dr7);
+  }
+
+  /**
+   * Our two-byte trap at X covers X + 1, where another instruction may start (after a one-byte one
+   * at X): when the guest is about to run from there, such traps are taken out for one step.
+   * True if any was; restoreLifted() puts them back.
+   */
+  liftTrapsAtPc(): boolean {
+    const pc = this.translate(linearPc(this.readState()));
+    if (pc === undefined) return false;
+    for (const bp of this.inMemory) {
+      if (pc > bp.gpa && pc < bp.gpa + bp.code.length) {
+        this.memory.write(bp.gpa, bp.saved, "breakpoint");
+        this.lifted.push(bp);
+      }
+    }
+    return this.lifted.length > 0;
+  }
+
+  restoreLifted(): void {
+    for (const bp of this.lifted.splice(0)) if (this.inMemory.includes(bp)) this.memory.write(bp.gpa, bp.code, "breakpoint");
   }
 
   /** An execution breakpoint on the instruction the guest would run next: its debug register, or -1. */

@@ -110,12 +110,14 @@ export class DebugSession {
     if (event === undefined || event === RUN_ON) {
       // Nothing to report (the guest's own exception goes back to it): on, as before.
       this.steppingOff = false;
+      this.target.restoreLifted();
       this.target.arm(this.stepping);
       return;
     }
     if (this.steppingOff && event.reason === "step" && !this.stepping) {
       // Off the breakpoint: now continue with every breakpoint in place.
       this.steppingOff = false;
+      this.target.restoreLifted();
       this.target.arm(false);
       return;
     }
@@ -137,6 +139,7 @@ export class DebugSession {
   }
 
   private stop(event: StopEvent): void {
+    this.target.restoreLifted();
     this.held = true;
     this.stepping = false;
     this.steppingOff = false;
@@ -204,9 +207,11 @@ export class DebugSession {
         }
         this.stepping = action.step;
         const slot = this.target.slotAtPc();
-        // An execution breakpoint here would hit before the instruction runs: step it with that one off.
-        this.steppingOff = slot >= 0 && !action.step;
-        this.target.arm(action.step || slot >= 0, slot);
+        // An execution breakpoint here would hit before the instruction runs, and a trap of ours
+        // may cover this instruction's first byte: step it with those out of the way.
+        const lifted = this.target.liftTrapsAtPc();
+        this.steppingOff = (slot >= 0 || lifted) && !action.step;
+        this.target.arm(action.step || slot >= 0 || lifted, slot);
         this.held = false;
         return;
       }

@@ -117,7 +117,7 @@ describe.skipIf(skipWhy !== "")(`gdb on a long-mode C guest${skipWhy ? ` — ski
     expect(s.vm.status).toBe(0);
   }, 120_000);
 
-  test("five breakpoints: four in the debug registers, the fifth in guest memory; each hits, in order", async () => {
+  test("five breakpoints (four in the debug registers where they fire, the rest in guest memory): each hits, in order", async () => {
     const s = await debug([guest("debug-me.elf")], guest("debug-me.elf"), [
       "break main", "break add_squares", "break square", "break spin", "break put_dec", "continue", "monitor breakpoints",
       "continue", "continue", "delete 3", "continue", "continue", "bt 1", "delete", "set var spin_done = 1", "continue",
