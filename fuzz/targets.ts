@@ -41,6 +41,7 @@ import { DebugRegisterFile, type BreakKind } from "../src/gdb/breakpoints";
 import { encodePacket, latin1Bytes, PACKET_SIZE, PacketDecoder } from "../src/gdb/packet";
 import { RegisterLayout } from "../src/gdb/registers";
 import { GdbStub, type DebugTarget } from "../src/gdb/stub";
+import { WatchedPage } from "../src/gdb/watched-page";
 
 export interface Target {
   name: string;
@@ -153,7 +154,7 @@ export const TARGETS: Target[] = [
   {
     name: "exits",
     // The input is a kvm_run page as KVM might (or a hostile kernel could never) leave it.
-    seeds: () => [ioExit(), mmioExit()],
+    seeds: () => [ioExit(), mmioExit(), mmioExit(WATCHED_PAGE + 0xffc, 8)],
     run: (input) => runExit(input),
   },
 ];
@@ -331,14 +332,17 @@ function ioExit(): Uint8Array {
   return run;
 }
 
-function mmioExit(): Uint8Array {
+function mmioExit(addr = 0xfee00000, len = 4): Uint8Array {
   const run = new Uint8Array(3 * 4096);
   const dv = new DataView(run.buffer);
   dv.setUint32(B.kvm_run.offsetOf("exit_reason"), B.KVM_EXIT_MMIO, true);
-  dv.setBigUint64(B.runOffset(B.kvm_run_mmio, "phys_addr"), 0xfee00000n, true);
-  dv.setUint32(B.runOffset(B.kvm_run_mmio, "len"), 4, true);
+  dv.setBigUint64(B.runOffset(B.kvm_run_mmio, "phys_addr"), BigInt(addr), true);
+  dv.setUint32(B.runOffset(B.kvm_run_mmio, "len"), len, true);
   return run;
 }
+
+/** The last page of the fuzz RAM, as a debugger's watched page (accesses there may run past RAM's end). */
+const WATCHED_PAGE = (32 << 20) - 0x1000;
 
 /** The exit handler on a kvm_run page of the real size: whatever is in it, it returns (a stop, or go on). */
 function runExit(input: Uint8Array): void {
@@ -351,5 +355,6 @@ function runExit(input: Uint8Array): void {
   ports.insert(0x3f8, 8, "serial", new Serial(() => {}, () => {}));
   const mmio = new MmioBus();
   mmio.insert(0xfee00000, 0x1000, "sink", { read: (_o, d) => d.fill(1), write: () => {} });
+  mmio.insert(WATCHED_PAGE, 0x1000, "debugger watch", new WatchedPage(m, WATCHED_PAGE, () => {}));
   handleExit(makeExitContext(run, ports, mmio, new ExitStats(), new StopRequest()));
 }

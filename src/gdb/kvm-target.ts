@@ -11,18 +11,19 @@
 import { hex } from "../binary/hex";
 import {
   KVM_GUESTDBG_BLOCKIRQ, KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_INJECT_BP, KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_HW_BP,
-  KVM_GUESTDBG_USE_SW_BP, kvm_fpu, kvm_regs, kvm_run, kvm_run_debug, kvm_sregs, runOffset,
+  KVM_GUESTDBG_USE_SW_BP, kvm_fpu, kvm_regs, kvm_run_debug, kvm_sregs, runOffset,
 } from "../kvm/bindings";
 import type { Vcpu } from "../kvm/kvm";
 import type { GuestMemory } from "../memory/guest-memory";
 import type { MmioBus } from "../vcpu/bus";
-import { CR0_PG } from "../arch/x86";
+import { CR0_PG, PAGE_SIZE } from "../arch/x86";
 import { formatRegisters } from "../vcpu/dump";
 import { DebugRegisterFile, DR6_BS, DR6_HIT_MASK, type BreakKind } from "./breakpoints";
+import { WatchedPage } from "./watched-page";
 import { cpuModeOf, linearPc, setLinearPc, type CpuState } from "./registers";
 import type { DebugTarget, StopEvent } from "./stub";
 
-const PAGE = 0x1000n;
+const PAGE = BigInt(PAGE_SIZE);
 const INT3 = Uint8Array.of(0xcc);
 /** The port our trap writes to: claimed by no board. */
 export const TRAP_PORT = 0xf7;
@@ -35,7 +36,6 @@ const EXCEPTION_BP = 3;
 const KVM_GUESTDBG_INJECT_DB = 0x40000;
 const DEBUG_EXCEPTION = runOffset(kvm_run_debug, "exception");
 const DEBUG_DR6 = runOffset(kvm_run_debug, "dr6");
-const IMMEDIATE_EXIT = kvm_run.offsetOf("immediate_exit");
 
 /** What KVM can do for a debugger, found out once per run (kvm-probe.ts). */
 export interface DebugCapabilities {
@@ -64,7 +64,6 @@ export interface WatchPages {
   requestStop(): void;
 }
 
-const PAGE_BYTES = 0x1000;
 
 /** debugExit's answer when the exit was ours but is nothing to report: run on. */
 export const RUN_ON = "run on";
@@ -84,10 +83,14 @@ export class KvmDebugTarget implements DebugTarget {
   /** The guest's own #BP or #DB goes back to it on the next entry. */
   private inject = 0;
   private cached: CpuState | undefined;
+  /** kvm_run, for the debug exit's fields (made once: a stepped watchpoint decodes one per instruction). */
+  private readonly runView: DataView;
 
   /** `imageMap`: the guest image's virtual-to-physical map (ELF segments), for addresses the page tables do not map. */
   constructor(private readonly vcpu: Vcpu, private readonly memory: GuestMemory, readonly caps: DebugCapabilities,
-    private readonly imageMap: (addr: bigint) => number | undefined = () => undefined, private readonly pages?: WatchPages) {}
+    private readonly imageMap: (addr: bigint) => number | undefined = () => undefined, private readonly pages?: WatchPages) {
+    this.runView = new DataView(vcpu.run.buffer, vcpu.run.byteOffset, vcpu.run.byteLength);
+  }
 
   readState(): CpuState {
     this.cached ??= { regs: this.vcpu.getRegs(), sregs: this.vcpu.getSregs(), fpu: this.vcpu.getFpu() };
@@ -241,18 +244,14 @@ export class KvmDebugTarget implements DebugTarget {
     if (this.pages === undefined) return;
     const want = new Set<number>();
     for (const w of this.pagedWatches) {
-      for (let p = Math.floor(w.gpa / PAGE_BYTES) * PAGE_BYTES; p < w.gpa + w.length; p += PAGE_BYTES) want.add(p);
+      for (let p = Math.floor(w.gpa / PAGE_SIZE) * PAGE_SIZE; p < w.gpa + w.length; p += PAGE_SIZE) want.add(p);
     }
     const pages = [...want].sort((a, b) => a - b);
     if (pages.length === this.holes.length && pages.every((p, i) => p === this.holes[i])) return;
     const { mmio } = this.pages;
     for (const p of this.holes) if (!want.has(p)) mmio.remove(p);
     for (const p of pages) {
-      if (this.holes.includes(p)) continue;
-      mmio.insert(p, PAGE_BYTES, "debugger watch", {
-        read: (offset, data) => { this.memory.read(p + offset, data, "watched page"); this.touched(p + offset, data.length, false); },
-        write: (offset, data) => { this.memory.write(p + offset, data, "watched page"); this.touched(p + offset, data.length, true); },
-      });
+      if (!this.holes.includes(p)) mmio.insert(p, PAGE_SIZE, "debugger watch", new WatchedPage(this.memory, p, (gpa, n, write) => this.touched(gpa, n, write)));
     }
     this.holes = pages;
     this.pages.setMemoryHoles(pages);
@@ -271,18 +270,11 @@ export class KvmDebugTarget implements DebugTarget {
    * first (KVM_RUN with immediate_exit: no further instruction runs), so the guest stops after it.
    */
   watchExit(): StopEvent | undefined {
-    this.finishExit();
+    this.vcpu.completeExit();
+    this.forget();
     const hit = this.watchHit;
     this.watchHit = undefined;
     return hit;
-  }
-
-  /** KVM completes an I/O or MMIO exit only when KVM_RUN is entered again: so it is, to return at once. */
-  private finishExit(): void {
-    this.vcpu.run[IMMEDIATE_EXIT] = 1;
-    this.vcpu.runOnce();
-    this.vcpu.clearKick();
-    this.forget();
   }
 
   /**
@@ -292,7 +284,8 @@ export class KvmDebugTarget implements DebugTarget {
    * Ours: the pc goes back to the breakpoint and the stop is reported. The guest's: nothing to do.
    */
   trapExit(): StopEvent | undefined {
-    this.finishExit();
+    this.vcpu.completeExit();
+    this.forget();
     const s = this.readState();
     const at = linearPc(s) - BigInt(TRAP.length);
     const bp = this.inMemory.find((b) => b.addr === at && b.code === TRAP);
@@ -370,7 +363,7 @@ export class KvmDebugTarget implements DebugTarget {
   }
 
   private decodeDebugExit(stepping: boolean): StopEvent | undefined {
-    const v = new DataView(this.vcpu.run.buffer, this.vcpu.run.byteOffset);
+    const v = this.runView;
     const exception = v.getUint32(DEBUG_EXCEPTION, true);
     const dr6 = v.getBigUint64(DEBUG_DR6, true);
     this.forget();
@@ -427,7 +420,7 @@ export class KvmDebugTarget implements DebugTarget {
           ...this.inMemory.map((b) => `${b.kind === "sw" ? "breakpoint" : "hardware breakpoint"} at 0x${b.addr.toString(16)}: ` +
             `${b.code === INT3 ? "INT3" : `trap (out to port ${hex(TRAP_PORT)})`} at guest-physical ${hex(b.gpa)}`),
           ...this.steppedWatches.map((w) => `write watchpoint at 0x${w.addr.toString(16)}, ${w.length} bytes, kept by single-stepping`),
-          ...this.pagedWatches.map((w) => `${w.kind} watchpoint at 0x${w.addr.toString(16)}, ${w.length} bytes: its page ${hex(Math.floor(w.gpa / PAGE_BYTES) * PAGE_BYTES)} is out of guest RAM, every access exits`),
+          ...this.pagedWatches.map((w) => `${w.kind} watchpoint at 0x${w.addr.toString(16)}, ${w.length} bytes: its page ${hex(Math.floor(w.gpa / PAGE_SIZE) * PAGE_SIZE)} is out of guest RAM, every access exits`),
           this.caps.execBreakpoints
             ? "breakpoints: in the debug registers, four at most; past four, in guest memory"
             : "this KVM fires no execution breakpoints in the debug registers: breakpoints (hbreak too) are written into guest memory",

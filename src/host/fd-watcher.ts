@@ -7,7 +7,7 @@ import { installTickHandler } from "../vcpu/runner";
 const WATCHING = 0;
 const STOP = 2;
 const FDS = 2;
-/** stdin and the debugger's two sockets, with room to spare. */
+/** Each watcher looks at one fd now (stdin, or the debugger's socket); room to spare. */
 const MAX_FDS = 6;
 
 export class FdWatcher {

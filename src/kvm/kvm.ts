@@ -192,6 +192,17 @@ export class Vcpu {
     this.run[IMMEDIATE_EXIT] = 0;
   }
 
+  /**
+   * KVM_RUN with immediate_exit set: KVM finishes the I/O or MMIO exit it last reported (the data
+   * read lands, RIP moves past the instruction) and returns EINTR before running the guest.
+   * For looking at or changing the registers right after such an exit (api.rst, "immediate_exit").
+   */
+  completeExit(): void {
+    this.run[IMMEDIATE_EXIT] = 1;
+    this.runOnce();
+    this.clearKick();
+  }
+
   /** KVM_RUN. Returns 0, or -errno (EINTR when a signal arrived): the loop decides, no throw. */
   runOnce(): number {
     return libc.ioctlRaw(this.fd, K.KVM_RUN);

@@ -8,6 +8,8 @@ import { cpuModeOf, fullTagWord, linearPc, RegisterLayout, type CpuState } from 
 import { GdbStub, type DebugTarget } from "../../src/gdb/stub";
 import { kvm_fpu, kvm_regs, kvm_sregs } from "../../src/kvm/bindings";
 import type { BreakKind } from "../../src/gdb/breakpoints";
+import { WatchedPage } from "../../src/gdb/watched-page";
+import { GuestMemory } from "../../src/memory/guest-memory";
 
 const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
@@ -341,6 +343,23 @@ describe("protocol commands", () => {
   test("unknown packets get the empty reply", () => {
     const { stub } = setup();
     for (const p of ["", "!", "qOffsets", "vFile:open:", "bc", "\x00\xff"]) expect(reply(stub, p)).toBe("");
+  });
+});
+
+describe("a watched page (read and access watchpoints by MMIO)", () => {
+  test("accesses are served from RAM and reported; one running past the end of RAM is cut there, not thrown", () => {
+    const memory = GuestMemory.fromBuffers([{ gpa: 0, size: 0x2000 }]);
+    memory.write(0x1ffc, Uint8Array.of(1, 2, 3, 4));
+    const seen: string[] = [];
+    const page = new WatchedPage(memory, 0x1000, (gpa, n, write) => seen.push(`${write ? "w" : "r"} 0x${gpa.toString(16)} ${n}`));
+    const data = new Uint8Array(8);
+    page.read(0xffc, data); // the last 4 bytes of RAM, and 4 past it
+    expect([...data]).toEqual([1, 2, 3, 4, 0xff, 0xff, 0xff, 0xff]);
+    page.write(0xffe, Uint8Array.of(9, 9, 9, 9));
+    expect([...memory.slice(0x1ffc, 4)]).toEqual([1, 2, 9, 9]);
+    page.write(0x10, Uint8Array.of(7, 7));
+    expect([...memory.slice(0x1010, 2)]).toEqual([7, 7]);
+    expect(seen).toEqual(["r 0x1ffc 8", "w 0x1ffe 4", "w 0x1010 2"]);
   });
 });
 
