@@ -18,6 +18,8 @@ import type { GdbServer } from "./server";
 import { setLinearPc, type RegisterLayout } from "./registers";
 import { GdbStub, type StopEvent } from "./stub";
 
+/** Packets waiting to be served, at most (a debugger waits for each reply). */
+const MAX_QUEUED = 4096;
 /** While the guest is held, the host (signals, Ctrl-A x) is looked at this often. */
 const HELD_WAIT_MS = 50;
 
@@ -168,6 +170,13 @@ export class DebugSession {
       if (bytes === undefined) { if (this.server.connected) this.peerClosed = true; break; } // EOF: the debugger went away
       if (bytes.length === 0) break;
       this.queue.push(...this.decoder.feed(bytes));
+      // gdb sends nothing but Ctrl-C while the guest runs; a peer that floods us is let go.
+      if (this.queue.length > MAX_QUEUED) {
+        this.say(`the debugger sent more than ${MAX_QUEUED} packets without waiting for replies: disconnected`);
+        this.peerClosed = true;
+        this.queue = [];
+        break;
+      }
     }
   }
 

@@ -313,6 +313,20 @@ describe.skipIf(!hasKvm)(`the protocol from a hostile debugger${!hasKvm ? " — 
     expect(r.status).toBe(0);
   }, 60_000);
 
+  test("a debugger that floods packets while the guest runs is let go, with one line; the guest runs on", async () => {
+    const r = await rawSession(MODES, async (send, next) => {
+      send(packet("QStartNoAckMode"));
+      expect(await next()).toBe("+");
+      expect(await next()).toBe(packet("OK"));
+      send(packet("Z0,80a5,1")); // in_long: the guest would stop there if this debugger stayed
+      expect(await next()).toBe(packet("OK"));
+      send(packet("c") + packet("g").repeat(20_000));
+    });
+    expect(r.stderr).toContain("the debugger sent more than 4096 packets without waiting for replies: disconnected");
+    expect(r.stdout).toBe("debug-modes: long mode\n");
+    expect(r.status).toBe(0);
+  }, 60_000);
+
   test("a debugger that goes away without a word (EOF) leaves the guest running, its breakpoints gone", async () => {
     const r = await rawSession(MODES, async (send, next) => {
       send(packet("Z0,80a5,1")); // in_long
