@@ -92,14 +92,18 @@ export class KvmDebugTarget implements DebugTarget {
     this.runView = new DataView(vcpu.run.buffer, vcpu.run.byteOffset, vcpu.run.byteLength);
   }
 
+  /** A copy of the vCPU's state: the stub edits what it gets, and only writeState makes that real. */
   readState(): CpuState {
-    this.cached ??= { regs: this.vcpu.getRegs(), sregs: this.vcpu.getSregs(), fpu: this.vcpu.getFpu() };
-    // A copy: the stub edits what it gets, and only writeState makes that real.
-    return structuredClone(this.cached);
+    return structuredClone(this.state());
+  }
+
+  /** The vCPU's state as last read (once per stop), for looking at only: no copy. */
+  private state(): CpuState {
+    return this.cached ??= { regs: this.vcpu.getRegs(), sregs: this.vcpu.getSregs(), fpu: this.vcpu.getFpu() };
   }
 
   writeState(s: CpuState): void {
-    const c = this.readState();
+    const c = this.state();
     if (!same(kvm_regs.encode(c.regs), kvm_regs.encode(s.regs))) this.vcpu.setRegs(s.regs);
     if (!same(kvm_sregs.encode(c.sregs), kvm_sregs.encode(s.sregs))) this.vcpu.setSregs(s.sregs);
     if (!same(kvm_fpu.encode(c.fpu), kvm_fpu.encode(s.fpu))) this.vcpu.setFpu(s.fpu);
@@ -116,7 +120,7 @@ export class KvmDebugTarget implements DebugTarget {
    * while paging is on (KVM_TRANSLATE), the address itself while it is off (32 bits then).
    */
   translate(addr: bigint): number | undefined {
-    const s = this.readState();
+    const s = this.state();
     if ((s.sregs.cr0 & CR0_PG) === 0n) return addr < 1n << 32n ? Number(addr) : undefined;
     const t = this.vcpu.translate(addr);
     return t.valid ? t.physicalAddress : undefined;
@@ -310,7 +314,7 @@ export class KvmDebugTarget implements DebugTarget {
       control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP | this.inject;
       if (step || watching) control |= KVM_GUESTDBG_SINGLESTEP;
       // A step sees no interrupt handler, unless the instruction is HLT: that one waits for an interrupt.
-      if (step && this.caps.blockIrq && this.readMemory(linearPc(this.readState()), 1, false)[0] !== HLT) control |= KVM_GUESTDBG_BLOCKIRQ;
+      if (step && this.caps.blockIrq && this.readMemory(linearPc(this.state()), 1, false)[0] !== HLT) control |= KVM_GUESTDBG_BLOCKIRQ;
       if (int3s) control |= KVM_GUESTDBG_USE_SW_BP;
     }
     this.inject = 0;
@@ -324,7 +328,7 @@ export class KvmDebugTarget implements DebugTarget {
    * True if any was; restoreLifted() puts them back.
    */
   liftTrapsAtPc(): boolean {
-    const pc = this.translate(linearPc(this.readState()));
+    const pc = this.translate(linearPc(this.state()));
     if (pc === undefined) return false;
     for (const bp of this.inMemory) {
       if (pc > bp.gpa && pc < bp.gpa + bp.code.length) {
@@ -341,7 +345,7 @@ export class KvmDebugTarget implements DebugTarget {
 
   /** An execution breakpoint on the instruction the guest would run next: its debug register, or -1. */
   slotAtPc(): number {
-    return this.registers.executionSlotAt(linearPc(this.readState()));
+    return this.registers.executionSlotAt(linearPc(this.state()));
   }
 
   /**
@@ -368,7 +372,7 @@ export class KvmDebugTarget implements DebugTarget {
     const dr6 = v.getBigUint64(DEBUG_DR6, true);
     this.forget();
     if (exception === EXCEPTION_BP) {
-      const pc = linearPc(this.readState());
+      const pc = linearPc(this.state());
       const bp = this.inMemory.find((b) => b.addr === pc && b.code === INT3);
       if (bp !== undefined) return { reason: bp.kind === "hw" ? "hwbreak" : "swbreak" };
       this.inject = KVM_GUESTDBG_INJECT_BP;
@@ -391,7 +395,7 @@ export class KvmDebugTarget implements DebugTarget {
 
   monitor(command: string, physical: boolean): string {
     const words = command.split(/\s+/).filter((w) => w !== "");
-    const s = this.readState();
+    const s = this.state();
     switch (words[0]) {
       case undefined: case "help":
         return [
