@@ -56,27 +56,35 @@ export function longModeTablePages(end: number): number {
 /**
  * 4-level page tables, to be placed at `base`, identity-mapping [0, end) with 2 MiB pages
  * (SDM 4.5): PML4[p] → PDPT p; PDPT entries → one page directory per GiB. Entries are written as
- * two 32-bit halves with plain number arithmetic (addresses stay below 2^52).
+ * two 32-bit halves with plain number arithmetic (addresses stay below 2^52), into a Uint32Array
+ * in one loop: this runs once per VM before anything is compiled, where each call costs.
  */
 export function longModeIdentityTables(base: number, end: number): Uint8Array {
   const gib = Math.max(1, Math.ceil(end / X.PAGE_1G));
   const pdpts = Math.ceil(gib / 512);
-  const bytes = new Uint8Array(longModeTablePages(end) * X.PAGE_SIZE);
-  const dv = new DataView(bytes.buffer);
-  const entry = (at: number, addr: number, flags: number) => {
-    dv.setUint32(at, (addr % 2 ** 32) + flags, true);
-    dv.setUint32(at + 4, Math.floor(addr / 2 ** 32), true);
-  };
+  const words = new Uint32Array(longModeTablePages(end) * (X.PAGE_SIZE / 4));
   const table = Number(X.PTE_PRESENT | X.PTE_WRITABLE);
   const leaf = Number(X.PTE_PRESENT | X.PTE_WRITABLE | X.PTE_PAGE_SIZE);
-  const pdptAt = (p: number) => (1 + p) * X.PAGE_SIZE;
-  const pdAt = (g: number) => (1 + pdpts + g) * X.PAGE_SIZE;
-  for (let p = 0; p < pdpts; p++) entry(p * 8, base + pdptAt(p), table);
+  const WORDS = X.PAGE_SIZE / 4;
+  const pdptAt = (p: number) => (1 + p) * WORDS;
+  const pdAt = (g: number) => (1 + pdpts + g) * WORDS;
+  const entry = (at: number, addr: number, flags: number) => {
+    words[at] = (addr % 2 ** 32) + flags;
+    words[at + 1] = Math.floor(addr / 2 ** 32);
+  };
+  for (let p = 0; p < pdpts; p++) entry(p * 2, base + pdptAt(p) * 4, table);
   for (let g = 0; g < gib; g++) {
-    entry(pdptAt(Math.floor(g / 512)) + (g % 512) * 8, base + pdAt(g), table);
-    for (let i = 0; i < 512; i++) entry(pdAt(g) + i * 8, g * X.PAGE_1G + i * X.PAGE_2M, leaf);
+    entry(pdptAt(Math.floor(g / 512)) + (g % 512) * 2, base + pdAt(g) * 4, table);
+    // The 512 leaves of GiB g: low halves g·1 GiB mod 4 GiB + i·2 MiB, high halves g / 4.
+    const at = pdAt(g);
+    const low = (g % 4) * X.PAGE_1G + leaf;
+    const high = Math.floor(g / 4);
+    for (let i = 0; i < 512; i++) {
+      words[at + 2 * i] = low + i * X.PAGE_2M;
+      words[at + 2 * i + 1] = high;
+    }
   }
-  return bytes;
+  return new Uint8Array(words.buffer);
 }
 
 /** A 32-bit page directory with CR4.PSE 4 MiB pages identity-mapping all 4 GiB (SDM 4.3, table 4-4). */

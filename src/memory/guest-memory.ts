@@ -1,13 +1,16 @@
 // Guest physical memory: the only code that turns a guest-physical address (GPA) into bytes.
 // Every access names a GPA and a length and is checked against the RAM regions first; an access
 // that is not wholly inside one region throws GuestMemoryError carrying the address. The host side
-// of a region is one mapping, seen through views of at most CHUNK bytes (a typed array stays under
-// 4 GiB), so a large guest costs several views, made once.
+// of a region is one mapping. Copies in and out (loading an image, boot structures, hypercall
+// arguments) go through memcpy at the checked host address; devices that work in place (a disk's
+// buffers, the VGA window) get views of at most CHUNK bytes (the largest typed array Bun makes),
+// each made the first time it is asked for. Views are few on purpose: a view tells the JavaScript
+// heap its size, and each costs a full garbage collection soon after (1-2 ms at startup).
 import { HostError } from "../errors";
 import * as libc from "../libc/libc";
 
-/** Bytes per view into a region's host mapping. */
-export const CHUNK = 1 << 30;
+/** Bytes per view into a region's host mapping: 4 GiB (6 GiB is refused). */
+export const CHUNK = 2 ** 32;
 /** An x86 large page: what transparent huge pages and KVM map at once. */
 export const HUGE_PAGE = 2 << 20;
 
@@ -27,8 +30,12 @@ export interface RegionSpec {
 export interface Region extends RegionSpec {
   /** Host virtual address of the mapping (0 for memory that is not mmap'd, as in tests). */
   hostAddr: number;
-  /** Views of the region, CHUNK bytes each but the last. */
-  chunks: Uint8Array[];
+  /** Bytes per view (CHUNK, or smaller in tests). */
+  chunkSize: number;
+  /** Views of the region, chunkSize bytes each but the last; undefined until first used (`view` makes them). */
+  chunks: Array<Uint8Array | undefined>;
+  /** Makes the view of chunk i (the mapping's bytes from i · CHUNK). */
+  view: (i: number) => Uint8Array;
 }
 
 export class GuestMemory {
@@ -79,11 +86,8 @@ export class GuestMemory {
         }
         const base = addr;
         unmaps.push(() => libc.munmap(base, s.size));
-        const chunks: Uint8Array[] = [];
-        for (let off = 0; off < s.size; off += CHUNK) {
-          chunks.push(new Uint8Array(libc.hostView(addr + off, Math.min(CHUNK, s.size - off))));
-        }
-        regions.push({ gpa: s.gpa, size: s.size, hostAddr: addr, chunks });
+        const view = (i: number) => new Uint8Array(libc.hostView(base + i * CHUNK, Math.min(CHUNK, s.size - i * CHUNK)));
+        regions.push({ gpa: s.gpa, size: s.size, hostAddr: addr, chunkSize: CHUNK, chunks: new Array(Math.ceil(s.size / CHUNK)).fill(undefined), view });
       }
     } catch (e) {
       for (const u of unmaps) u();
@@ -97,7 +101,7 @@ export class GuestMemory {
     return new GuestMemory(specs.map((s) => {
       const chunks: Uint8Array[] = [];
       for (let off = 0; off < s.size; off += chunk) chunks.push(new Uint8Array(Math.min(chunk, s.size - off)));
-      return { gpa: s.gpa, size: s.size, hostAddr: 0, chunks };
+      return { gpa: s.gpa, size: s.size, hostAddr: 0, chunkSize: chunk, chunks, view: (i: number) => chunks[i]! };
     }), []);
   }
 
@@ -127,15 +131,15 @@ export class GuestMemory {
   }
 
   /** The host views covering [gpa, gpa + length), in order; throws unless all of it is RAM. */
-  slices(gpa: number, length: number, what = "guest memory access"): Uint8Array[] {
-    const r = this.regionFor(gpa, length);
-    if (r === undefined) throw new GuestMemoryError(gpa, length, what);
+  slices(gpa: number, length: number, what?: string): Uint8Array[] {
+    const r = this.checked(gpa, length, what);
     const out: Uint8Array[] = [];
     let off = gpa - r.gpa;
     let left = length;
+    const chunkSize = r.chunkSize;
     while (left > 0) {
-      const chunkSize = r.chunks[0]!.length;
-      const c = r.chunks[Math.floor(off / chunkSize)]!;
+      const i = Math.floor(off / chunkSize);
+      const c = r.chunks[i] ??= r.view(i);
       const start = off % chunkSize;
       const n = Math.min(left, c.length - start);
       out.push(c.subarray(start, start + n));
@@ -148,22 +152,37 @@ export class GuestMemory {
   /** A single view of [gpa, gpa + length); throws if it is not RAM or crosses a view boundary. */
   slice(gpa: number, length: number, what = "guest memory access"): Uint8Array {
     const s = this.slices(gpa, length, what);
-    if (s.length > 1) throw new GuestMemoryError(gpa, length, `${what} (crosses a ${CHUNK >>> 20} MiB view boundary)`);
+    if (s.length > 1) throw new GuestMemoryError(gpa, length, `${what} (crosses a ${CHUNK / 2 ** 30} GiB view boundary)`);
     return s[0] ?? new Uint8Array(0);
   }
 
+  // Copies into and out of mapped RAM go through memcpy at the checked host address, not a view:
+  // a guest that only does port I/O (most small ones) then never costs the VMM a view (see above).
   read(gpa: number, dst: Uint8Array, what?: string): void {
+    const r = this.checked(gpa, dst.length, what);
+    if (r.hostAddr !== 0) { libc.copyFromAddress(dst, r.hostAddr + (gpa - r.gpa)); return; }
     let at = 0;
     for (const s of this.slices(gpa, dst.length, what)) { dst.set(s, at); at += s.length; }
   }
 
   write(gpa: number, src: Uint8Array, what?: string): void {
+    const r = this.checked(gpa, src.length, what);
+    if (r.hostAddr !== 0) { libc.copyToAddress(r.hostAddr + (gpa - r.gpa), src); return; }
     let at = 0;
     for (const s of this.slices(gpa, src.length, what)) { s.set(src.subarray(at, at + s.length)); at += s.length; }
   }
 
   fill(gpa: number, length: number, value: number, what?: string): void {
+    const r = this.checked(gpa, length, what);
+    if (r.hostAddr !== 0) { libc.fillAddress(r.hostAddr + (gpa - r.gpa), length, value); return; }
     for (const s of this.slices(gpa, length, what)) s.fill(value);
+  }
+
+  /** The region holding all of [gpa, gpa + length); throws GuestMemoryError if there is none. */
+  private checked(gpa: number, length: number, what = "guest memory access"): Region {
+    const r = this.regionFor(gpa, length);
+    if (r === undefined) throw new GuestMemoryError(gpa, length, what);
+    return r;
   }
 
   // Scalar accessors go through an 8-byte scratch so an access straddling two views still works.

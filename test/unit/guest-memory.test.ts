@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { GuestMemory, GuestMemoryError } from "../../src/memory/guest-memory";
+import { CHUNK, GuestMemory, GuestMemoryError } from "../../src/memory/guest-memory";
 import { ramLayout, MMIO_HOLE_END, MMIO_HOLE_START } from "../../src/arch/layout";
 
 describe("guest memory", () => {
@@ -50,13 +50,24 @@ describe("guest memory", () => {
   });
 
   test("anonymous memory: large and untouched is cheap, several views above 4 GiB", () => {
-    const m = GuestMemory.anonymous(ramLayout(6 * 2 ** 30));
+    const m = GuestMemory.anonymous(ramLayout(12 * 2 ** 30)); // 3 GiB below the hole, 9 GiB above
+    const V = CHUNK;
     try {
       expect(m.regions[1]!.chunks.length).toBe(3);
-      m.writeU32(0x1_0000_0000 + 2 ** 30 - 2, 0xdeadbeef); // straddles the first two views above 4 GiB
-      expect(m.readU32(0x1_0000_0000 + 2 ** 30 - 2)).toBe(0xdeadbeef);
-      m.writeU8(0x1_0000_0000 + 3 * 2 ** 30 - 1, 9); // the last byte of RAM
-      expect(m.readU8(0x1_0000_0000 + 3 * 2 ** 30 - 1)).toBe(9);
+      // Copies need no view; views are made when asked for, only those covering the access.
+      m.writeU8(0x1000, 1);
+      expect(m.readU8(0x1000)).toBe(1);
+      expect(m.regions.flatMap((r) => r.chunks).every((c) => c === undefined)).toBe(true);
+      expect(m.slice(0x1000, 1)[0]).toBe(1);
+      expect(m.regions[0]!.chunks.map((c) => c !== undefined)).toEqual([true]); // all RAM below the hole is one view
+      expect(m.regions[1]!.chunks.every((c) => c === undefined)).toBe(true);
+      m.writeU32(0x1_0000_0000 + V - 2, 0xdeadbeef); // straddles the first two views above 4 GiB
+      expect(m.readU32(0x1_0000_0000 + V - 2)).toBe(0xdeadbeef);
+      expect(m.regions[1]!.chunks.every((c) => c === undefined)).toBe(true);
+      expect(m.slices(0x1_0000_0000 + V - 2, 4).map((s) => [...s])).toEqual([[0xef, 0xbe], [0xad, 0xde]]);
+      expect(m.regions[1]!.chunks.map((c) => c !== undefined)).toEqual([true, true, false]);
+      m.writeU8(0x1_0000_0000 + 9 * 2 ** 30 - 1, 9); // the last byte of RAM
+      expect(m.readU8(0x1_0000_0000 + 9 * 2 ** 30 - 1)).toBe(9);
       expect(m.hostAddress(0x1000)).toBe(m.regions[0]!.hostAddr + 0x1000);
       expect(m.hostAddress(MMIO_HOLE_START)).toBeUndefined();
     } finally {
