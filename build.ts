@@ -113,7 +113,10 @@ function buildDemoImage(): void {
 function buildExecutable(): void {
   mkdirSync("dist", { recursive: true });
   // The input watcher runs in a Worker: its module is a second entry point of the executable.
-  sh([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "src/main.ts", "src/host/input-worker.ts", "--outfile", "dist/microvmm"]);
+  // A compiled program would read bunfig.toml and .env from the directory it starts in: a user's
+  // files there must not change (or break, or run code in) microvmm, and reading them costs startup.
+  sh([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv",
+    "src/main.ts", "src/host/input-worker.ts", "--outfile", "dist/microvmm"]);
   console.log(`build: dist/microvmm (${(statSync("dist/microvmm").size / 2 ** 20).toFixed(0)} MiB)`);
 }
 
