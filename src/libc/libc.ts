@@ -13,8 +13,6 @@ const lib = dlopen("libc.so.6", {
   mmap: { args: ["ptr", "u64", "i32", "i32", "i32", "i64"], returns: FFIType.i64_fast },
   munmap: { args: ["ptr", "u64"], returns: "i32" },
   madvise: { args: ["ptr", "u64", "i32"], returns: "i32" },
-  memcpy: { args: ["ptr", "ptr", "u64"], returns: "ptr" },
-  memset: { args: ["ptr", "i32", "u64"], returns: "ptr" },
   read: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   pread: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
@@ -131,22 +129,6 @@ export function munmap(addr: number, length: number): void {
 /** A zero-copy view of host memory at addr (which must stay mapped while the view lives). */
 export function hostView(addr: number, length: number): ArrayBuffer {
   return toArrayBuffer(addr as unknown as Pointer, 0, length);
-}
-
-/**
- * Copies between our memory and a mapping by its address (guest RAM), without a view of the
- * mapping: the caller has checked [addr, addr + length) lies in it.
- */
-export function copyToAddress(addr: number, src: Uint8Array): void {
-  if (src.length > 0) sym.memcpy(addr as unknown as Pointer, src, src.length);
-}
-
-export function copyFromAddress(dst: Uint8Array, addr: number): void {
-  if (dst.length > 0) sym.memcpy(dst, addr as unknown as Pointer, dst.length);
-}
-
-export function fillAddress(addr: number, length: number, value: number): void {
-  if (length > 0) sym.memset(addr as unknown as Pointer, value, length);
 }
 
 /** read(2) once; returns bytes read, 0 at EOF. Retries on EINTR. */

@@ -1,11 +1,11 @@
 // Guest physical memory: the only code that turns a guest-physical address (GPA) into bytes.
 // Every access names a GPA and a length and is checked against the RAM regions first; an access
 // that is not wholly inside one region throws GuestMemoryError carrying the address. The host side
-// of a region is one mapping. Copies in and out (loading an image, boot structures, hypercall
-// arguments) go through memcpy at the checked host address; devices that work in place (a disk's
-// buffers, the VGA window) get views of at most CHUNK bytes (the largest typed array Bun makes),
-// each made the first time it is asked for. Views are few on purpose: a view tells the JavaScript
-// heap its size, and each costs a full garbage collection soon after (1-2 ms at startup).
+// of a region is one mapping, seen through views of at most CHUNK bytes (the largest typed array
+// Bun makes), each made the first time an access reaches it. Views are few on purpose: a view
+// tells the JavaScript heap its size, and each costs a full garbage collection soon after (1-2 ms
+// at startup), so all RAM below the MMIO hole is one view, and RAM above 4 GiB costs nothing until
+// something there is read or written.
 import { HostError } from "../errors";
 import * as libc from "../libc/libc";
 
@@ -131,8 +131,9 @@ export class GuestMemory {
   }
 
   /** The host views covering [gpa, gpa + length), in order; throws unless all of it is RAM. */
-  slices(gpa: number, length: number, what?: string): Uint8Array[] {
-    const r = this.checked(gpa, length, what);
+  slices(gpa: number, length: number, what = "guest memory access"): Uint8Array[] {
+    const r = this.regionFor(gpa, length);
+    if (r === undefined) throw new GuestMemoryError(gpa, length, what);
     const out: Uint8Array[] = [];
     let off = gpa - r.gpa;
     let left = length;
@@ -156,33 +157,18 @@ export class GuestMemory {
     return s[0] ?? new Uint8Array(0);
   }
 
-  // Copies into and out of mapped RAM go through memcpy at the checked host address, not a view:
-  // a guest that only does port I/O (most small ones) then never costs the VMM a view (see above).
   read(gpa: number, dst: Uint8Array, what?: string): void {
-    const r = this.checked(gpa, dst.length, what);
-    if (r.hostAddr !== 0) { libc.copyFromAddress(dst, r.hostAddr + (gpa - r.gpa)); return; }
     let at = 0;
     for (const s of this.slices(gpa, dst.length, what)) { dst.set(s, at); at += s.length; }
   }
 
   write(gpa: number, src: Uint8Array, what?: string): void {
-    const r = this.checked(gpa, src.length, what);
-    if (r.hostAddr !== 0) { libc.copyToAddress(r.hostAddr + (gpa - r.gpa), src); return; }
     let at = 0;
     for (const s of this.slices(gpa, src.length, what)) { s.set(src.subarray(at, at + s.length)); at += s.length; }
   }
 
   fill(gpa: number, length: number, value: number, what?: string): void {
-    const r = this.checked(gpa, length, what);
-    if (r.hostAddr !== 0) { libc.fillAddress(r.hostAddr + (gpa - r.gpa), length, value); return; }
     for (const s of this.slices(gpa, length, what)) s.fill(value);
-  }
-
-  /** The region holding all of [gpa, gpa + length); throws GuestMemoryError if there is none. */
-  private checked(gpa: number, length: number, what = "guest memory access"): Region {
-    const r = this.regionFor(gpa, length);
-    if (r === undefined) throw new GuestMemoryError(gpa, length, what);
-    return r;
   }
 
   // Scalar accessors go through an 8-byte scratch so an access straddling two views still works.
