@@ -1,8 +1,8 @@
 // ioctl request numbers, computed the way <asm-generic/ioctl.h> does: dir(2) | size(14) | type(8) | nr(8).
 // The size is sizeof the struct, written as a number as the C compiler would put it there: taking
 // it from the struct tables in bindings.ts would lay out every table at startup, most of them
-// unused by a given run. The layout test checks each number against <linux/kvm.h> and each size
-// against its table.
+// unused by a given run. The layout test checks every number here, and every table's size, against
+// <linux/kvm.h>.
 
 const IOC_NRBITS = 8;
 const IOC_TYPEBITS = 8;

@@ -34,7 +34,7 @@ export interface Region extends RegionSpec {
   chunkSize: number;
   /** Views of the region, chunkSize bytes each but the last; undefined until first used (`view` makes them). */
   chunks: Array<Uint8Array | undefined>;
-  /** Makes the view of chunk i (the mapping's bytes from i · CHUNK). */
+  /** Makes the view of chunk i (the region's bytes from i · chunkSize). */
   view: (i: number) => Uint8Array;
 }
 
