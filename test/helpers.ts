@@ -92,7 +92,9 @@ export function outputReader(stream: ReadableStream<Uint8Array>) {
 
 /**
  * Reads a process's stdout as it comes, for scripts that play the user: `until(s, ms, from)`
- * waits for `s` after position `from` (throwing after `ms`) and returns where it ends. One read
+ * waits for `s` after position `from` (throwing after `ms`) and returns where it ends;
+ * `whileComing(s, quietMs, ms, from)` waits as long as output keeps coming (throwing once none has
+ * come for `quietMs`, or after `ms` in all), for a guest that is slow but not stuck. One read
  * is in flight at a time: a read raced against a timer and abandoned would lose its bytes.
  */
 export function timedReader(stream: ReadableStream<Uint8Array>) {
@@ -100,10 +102,16 @@ export function timedReader(stream: ReadableStream<Uint8Array>) {
   let pending: ReturnType<typeof reader.read> | undefined;
   const r = {
     text: "",
-    async until(s: string, ms: number, from = 0): Promise<number> {
-      const end = Date.now() + ms;
+    until: (s: string, ms: number, from = 0): Promise<number> => r.whileComing(s, ms, ms, from),
+    async whileComing(s: string, quietMs: number, ms: number, from = 0): Promise<number> {
+      const start = Date.now();
+      let last = start;
+      let length = r.text.length;
       while (r.text.indexOf(s, from) < 0) {
-        if (Date.now() > end) throw new Error(`no "${s}" after ${ms} ms`);
+        const now = Date.now();
+        if (r.text.length !== length) { length = r.text.length; last = now; }
+        if (now - start > ms) throw new Error(`no "${s}" after ${ms} ms`);
+        if (now - last > quietMs) throw new Error(`no "${s}": no output for ${quietMs} ms (after ${now - start} ms)`);
         pending ??= reader.read();
         const got = await Promise.race([pending, Bun.sleep(1000).then(() => undefined)]);
         if (got === undefined) continue;
