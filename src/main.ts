@@ -4,6 +4,7 @@ import { BUILTIN_GUESTS, parseArgs, USAGE, VERSION, type CliOptions, type VmOpti
 import { QUIT, type VmStop } from "./core/stop";
 import { BadInputError, ExitStatus, UserError } from "./errors";
 import { classify, readGuestFile, readUserFile } from "./guest-file";
+import { ramLayout } from "./arch/layout";
 import { formatMemoryMap } from "./arch/memmap";
 import { hex } from "./binary/hex";
 import { DiskImage, type DiskSpec } from "./host/disk-image";
@@ -70,6 +71,7 @@ async function run(argv: string[]): Promise<number> {
     for (const [i, v] of o.vms.entries()) {
       const name = v.name ?? `vm${i}`;
       const tag = several ? `[${name}] ` : "";
+      checkPeeks(v, tag);
       const drives: DiskImage[] = [];
       try {
         for (const d of v.disks) drives.push(DiskImage.open(d));
@@ -79,7 +81,6 @@ async function run(argv: string[]): Promise<number> {
         for (const d of drives) d.close();
         throw e instanceof UserError && tag !== "" ? new UserError(`${tag}${e.message}`, e.status) : e;
       }
-      checkPeeks(v, built[i]!.machine, tag);
       if (v.memmap) print(STDERR, [`${tag}memory map:`, ...formatMemoryMap(built[i]!.machine.memoryMap).map((l) => `  ${l}`)].join("\n") + "\n");
     }
     // Ctrl-A x stops the VM that has the keys as soon as it is typed; the others at the next look.
@@ -246,11 +247,12 @@ function watchHost(): (input: HostInput) => VmStop | undefined {
   };
 }
 
-/** A --peek outside guest RAM is refused before the VM runs, not found out at its end. */
-function checkPeeks(v: VmOptions, m: Machine, tag: string): void {
+/** A --peek outside guest RAM is refused before any VM exists, not found out at its end. */
+function checkPeeks(v: VmOptions, tag: string): void {
+  const regions = ramLayout(v.memorySize);
   for (const p of v.peeks) {
-    if (!m.memory.contains(p.addr, p.length)) {
-      const ram = m.memory.regions.map((r) => `${hex(r.gpa)}-${hex(r.gpa + r.size - 1)}`).join(" and ");
+    if (!regions.some((r) => p.addr >= r.gpa && p.addr + p.length <= r.gpa + r.size)) {
+      const ram = regions.map((r) => `${hex(r.gpa)}-${hex(r.gpa + r.size - 1)}`).join(" and ");
       throw new BadInputError(`${tag}--peek ${hex(p.addr)}:${p.length} is not in guest RAM (${ram})`);
     }
   }

@@ -88,6 +88,7 @@ export function writeBootStructures(mode: CpuMode, memory: GuestMemory, area: Bo
 export function initialSregs(mode: CpuMode, reset: KvmSregs, area: BootArea, entry: number): KvmSregs {
   const s: KvmSregs = structuredClone(reset);
   if (mode === "real") {
+    // PlainBoot.place refuses such an entry before any VM exists; this guards other callers.
     if (entry >= REAL_MODE_LIMIT) throw new BadInputError(`entry 0x${entry.toString(16)} is out of reach of real mode (below 0x100000)`);
     // CS:IP with IP < 64 KiB; data segments at 0; SS:SP at the top of the boot area.
     const cs = entry < 0x10000 ? 0 : (entry >>> 4) & 0xf000;

@@ -3,7 +3,7 @@
 // tables, stack) in the highest free place the mode reaches. The boot area is reserved in the
 // memory map the guest is told.
 import { CPU_MODES, initialRegs, initialSregs, planBootArea, writeBootStructures, type BootArea, type CpuMode } from "../arch/cpu-modes";
-import { LOW_4G } from "../arch/layout";
+import { LOW_4G, REAL_MODE_LIMIT } from "../arch/layout";
 import { buildMemoryMap, type MemMapEntry } from "../arch/memmap";
 import { aboutFile, BadInputError } from "../errors";
 import type { GuestFile } from "../guest-file";
@@ -40,6 +40,9 @@ export class PlainBoot implements Boot {
       const top = Math.max(...placed.image.segments.map((s) => s.gpa + s.memSize));
       if ((placed.mode === "protected" || placed.mode === "paged") && top > LOW_4G) {
         throw new BadInputError(`the image ends at ${hex(top)}, out of reach of ${placed.mode} mode (below 4 GiB): load it lower`);
+      }
+      if (placed.mode === "real" && placed.image.entry >= REAL_MODE_LIMIT) {
+        throw new BadInputError(`entry ${hex(placed.image.entry)} is out of reach of real mode (below 0x100000)`);
       }
       return placed;
     });
