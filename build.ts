@@ -51,9 +51,9 @@ function rawGuest(name: string, source: string, bits: 16 | 32 | 64): void {
 
 /** An assembly guest as an ELF executable linked at `base`. */
 /** `kernel`: one segment from `base` (-N), no ELF headers loaded below it, as a kernel's linker script gives. */
-function elfGuest(name: string, source: string, bits: 32 | 64, base: number, kernel = false): void {
+function elfGuest(name: string, source: string, bits: 32 | 64, base: number, kernel = false, defines: string[] = []): void {
   const obj = `${OUT}/${name}.o`;
-  sh(["gcc", bits === 64 ? "-m64" : "-m32", "-Wa,--noexecstack", "-c", "-o", obj, source]);
+  sh(["gcc", bits === 64 ? "-m64" : "-m32", ...defines, "-Wa,--noexecstack", "-c", "-o", obj, source]);
   sh(["ld", "-m", bits === 64 ? "elf_x86_64" : "elf_i386", "-e", "_start", `-Ttext=0x${base.toString(16)}`,
     ...(kernel ? ["-N", "--no-warn-rwx-segments"] : []), "--build-id=none", "-o", `${OUT}/${name}.elf`, obj]);
 }
@@ -91,6 +91,12 @@ export function buildGuests(): void {
   elfGuest("test-multiboot2", "guest/test-multiboot2.S", 32, 0x100000, true);
   elfGuest("test-pc-irq", "guest/test-pc-irq.S", 32, 0x100000, true);
   elfGuest("test-pc-poll", "guest/test-pc-poll.S", 32, 0x100000, true);
+  elfGuest("test-smp", "guest/test-smp.S", 32, 0x100000, true);
+  const smpVariants: Array<[string, string[]]> = [["spin", ["SPIN"]], ["forever", ["FOREVER"]], ["fault", ["FAULT"]],
+    ["bench", ["ROUNDS=20000"]], ["bench-boot", ["ROUNDS=20000", "BOOT_ROUNDS"]]];
+  for (const [variant, defines] of smpVariants) {
+    elfGuest(`test-smp-${variant}`, "guest/test-smp.S", 32, 0x100000, true, defines.map((d) => `-D${d}`));
+  }
   elfGuest("test-debug-exit", "guest/test-debug-exit.S", 32, 0x100000, true);
   rawGuest("bench-out", "guest/bench-out.S", 16);
   rawGuest("bench-print", "guest/bench-print.S", 16);
@@ -112,11 +118,11 @@ function buildDemoImage(): void {
 
 function buildExecutable(): void {
   mkdirSync("dist", { recursive: true });
-  // The input watcher runs in a Worker: its module is a second entry point of the executable.
+  // The input watcher and each application processor run in a Worker: their modules are entry points of the executable too.
   // A compiled program would read bunfig.toml and .env from the directory it starts in: a user's
   // files there must not change (or break, or run code in) microvmm, and reading them costs startup.
   sh([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv",
-    "src/main.ts", "src/host/input-worker.ts", "--outfile", "dist/microvmm"]);
+    "src/main.ts", "src/host/input-worker.ts", "src/vcpu/ap-worker.ts", "--outfile", "dist/microvmm"]);
   console.log(`build: dist/microvmm (${(statSync("dist/microvmm").size / 2 ** 20).toFixed(0)} MiB)`);
 }
 

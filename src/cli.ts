@@ -56,6 +56,8 @@ export interface CliOptions extends VmOptions {
   screenDump?: string;
   /** Multiboot kernels: modules, in order, with their command lines. */
   modules: Array<{ path: string; args: string }>;
+  /** Linux and multiboot kernels: vCPUs, each on a thread of its own (default 1). */
+  cpus: number;
   /** Where a debugger connects (the first VM's boot vCPU), or undefined. */
   gdb?: GdbAddress;
   /** The register layout the debugger gets, instead of the one the guest file implies. */
@@ -63,6 +65,8 @@ export interface CliOptions extends VmOptions {
 }
 
 export const DEFAULT_QUANTUM_MS = 100;
+/** xAPIC IDs are 8 bits and 0xFF is the broadcast: 255 processors at most (KVM may allow fewer). */
+export const MAX_CPUS = 255;
 /** Shares are weights in this range: the smallest VM still gets a thousandth of the largest's time. */
 export const SHARE_MIN = 1;
 export const SHARE_MAX = 1000;
@@ -133,6 +137,10 @@ Options:
                       ends. serial (otherwise): COM1 and debugcon on stdout, keys to COM1
       --screen-dump FILE  multiboot: when the VM ends (however it ends), write the VGA text
                       screen to FILE: 25 lines, trailing blanks trimmed
+      --cpus N        Linux and multiboot kernels: N vCPUs (default 1, at most ${MAX_CPUS} or what
+                      the host's KVM allows), each on a host thread of its own. The ACPI MADT
+                      and the MP table list N processors; the others wait for the kernel's
+                      INIT and SIPI. Not with --vm or --gdb
       --vm GUEST[:SHARE]  add a VM (see above)
       --name NAME     the VM's name in output and stats (default vm0, vm1, …)
       --quantum TIME  the scheduling round with several VMs: 10ms, 100ms, 1s (default ${DEFAULT_QUANTUM_MS}ms)
@@ -238,7 +246,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   const o: CliOptions = {
     help: false, version: false, memorySize: DEFAULT_MEMORY_SIZE, stats: false, trace: false, coalesce: true, regs: false, peeks: [],
     disks: [], memmap: false, noHostAddresses: false, debugExit: false, kvmPath: DEFAULT_KVM_PATH, share: 1, vms: [], quantumMs: DEFAULT_QUANTUM_MS, append: [],
-    modules: [],
+    modules: [], cpus: 1,
   };
   // VM options go to the VM being described: the last --vm, or, before any, the defaults.
   let vm: VmOptions = o;
@@ -293,6 +301,13 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         vm = parseVm(value(), o);
         o.vms.push(vm);
         break;
+      case "--cpus": {
+        const t = value();
+        const n = /^\d+$/.test(t) ? Number(t) : NaN;
+        if (!(n >= 1 && n <= MAX_CPUS)) throw new BadInputError(`bad --cpus "${t}": a number of vCPUs from 1 to ${MAX_CPUS}`);
+        o.cpus = n;
+        break;
+      }
       case "--quantum": o.quantumMs = parseDuration(value()); quantumGiven = true; break;
       case "--kernel": o.kernel = value(); break;
       case "--initrd": o.initrd = value(); break;

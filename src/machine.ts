@@ -43,6 +43,8 @@ export interface Boot {
 
 export interface BuildOptions extends Omit<VmCoreOptions, "memory"> {
   memorySize: number;
+  /** vCPUs (default 1): the boot vCPU, then application processors that wait for the guest's INIT and SIPI (irqchip only). */
+  cpus?: number;
   /** Guest RAM in transparent huge pages (GuestMemory.anonymous): for kernels that touch much of it. */
   hugePages?: boolean;
 }
@@ -51,7 +53,8 @@ export interface BuildOptions extends Omit<VmCoreOptions, "memory"> {
 export type MachineBasics = Omit<BuildOptions, "irqchip" | "hugePages">;
 
 export interface CoreStats {
-  exits: { total: number; byReason: Record<string, number> };
+  /** `byVcpu`: each vCPU's exits, by vCPU id. */
+  exits: { total: number; byReason: Record<string, number>; byVcpu: number[] };
   portIo: Array<{ port: string; in: number; out: number }>;
   unclaimed: Array<{ bus: "port" | "mmio"; addr: string; reads: number; writes: number }>;
   memory: Array<{ guestPhysical: string; size: number; hostVirtual: string }>;
@@ -77,8 +80,9 @@ export class Machine {
   /**
    * Builds a machine in KVM API order. `place` loads the image and writes the boot structures
    * into fresh guest RAM before KVM is touched (a bad image is one BadInputError and no VM); then
-   * the VM with its memory (and irqchip), the boot vCPU, its registers, and `attach`'s board.
-   * On any failure nothing is left open.
+   * the VM with its memory (and irqchip), the boot vCPU, its registers, the other vCPUs (left in
+   * KVM's reset state: the in-kernel LAPIC holds an AP until the guest's INIT and SIPI), and
+   * `attach`'s board. On any failure nothing is left open.
    */
   static build<P extends Boot, B extends Board>(o: BuildOptions, place: (memory: GuestMemory) => P,
     attach: (core: VmCore, boot: P) => B): Machine & { readonly board: B; readonly boot: P } {
@@ -93,6 +97,7 @@ export class Machine {
     const core = VmCore.create({ ...o, memory });
     try {
       boot.setupVcpu(core.addVcpu());
+      for (let i = 1; i < (o.cpus ?? 1); i++) core.addVcpu();
       return new Machine(core, attach(core, boot), boot) as Machine & { readonly board: B; readonly boot: P };
     } catch (e) {
       core.close();
@@ -146,6 +151,7 @@ export class Machine {
   statsText(): string {
     const c = this.coreStats();
     const lines = ["microvmm stats:", `  exits: ${c.exits.total}`, ...Object.entries(c.exits.byReason).map(([r, n]) => `    ${r}: ${n}`)];
+    if (c.exits.byVcpu.length > 1) lines.push(`  exits by vCPU: ${c.exits.byVcpu.map((n, id) => `${id}: ${n}`).join(", ")}`);
     lines.push("  port I/O exits:");
     for (const p of c.portIo) {
       if (p.in > 0) lines.push(`    ${p.port} in: ${p.in}`);
@@ -167,7 +173,7 @@ export class Machine {
   private coreStats(): CoreStats {
     const { stats: s, ports, mmio, memory, vcpu } = this.core;
     return {
-      exits: { total: s.total, byReason: s.reasons() },
+      exits: { total: s.total, byReason: s.reasons(), byVcpu: this.core.exitsByVcpu() },
       portIo: [...s.ports.entries()].sort((a, b) => a[0] - b[0]).map(([p, c]) => ({ port: hex(p, 4), in: c.in, out: c.out })),
       unclaimed: [
         ...[...ports.misses.entries()].map(([a, c]) => ({ bus: "port" as const, addr: hex(a, 4), ...c })),

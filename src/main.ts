@@ -149,6 +149,12 @@ async function planFor(o: CliOptions, v: VmOptions): Promise<GuestPlan> {
 
 /** Options that do not apply to the machine kind are refused, one line naming them, never ignored. */
 function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
+  if (o.cpus > 1) {
+    // Several VMs share one thread; an AP needs a thread of its own, and the in-kernel LAPIC for its INIT and SIPI.
+    if (plans.length > 1) throw new BadInputError("--cpus goes with one VM: several VMs (--vm) run one vCPU each on one thread");
+    if (o.gdb !== undefined) throw new BadInputError("--gdb debugs one vCPU: leave out --cpus (or give --cpus 1)");
+    if (plans[0]!.kind === "plain") throw new BadInputError("--cpus is for Linux and multiboot kernels: a plain guest has no interrupt controller to start other vCPUs with");
+  }
   const linux = plans.some((p) => p.kind === "linux");
   if (linux) {
     if (plans.length > 1) throw new BadInputError("a Linux kernel runs alone: not with --vm");
@@ -212,6 +218,9 @@ function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: Disk
   if (pc) idePositions(v.disks).forEach((at, i) => { ide[at] = drives[i]; });
   return createMachine(plan, {
     memorySize: v.memorySize,
+    cpus: o.cpus,
+    // Each AP's KVM_RUN loop is a second entry point of the executable (build.ts), like the input watcher.
+    apWorker: () => new Worker(new URL("./vcpu/ap-worker.ts", import.meta.url)),
     kvmPath: o.kvmPath,
     output: vgaConsole?.output ?? outputTo(STDOUT, tag === "" ? undefined : tag),
     input,

@@ -42,7 +42,8 @@ const FADT_OFF = 0x080;
 const FACS_OFF = 0x140; // 64-byte aligned
 const DSDT_OFF = 0x180;
 const MADT_OFF = 0x1c0;
-export const ACPI_AREA_SIZE = 0x240;
+/** Room for a MADT with 255 processors (8 bytes each), the most xAPIC IDs allow. */
+export const ACPI_AREA_SIZE = 0x1000;
 
 // MADT entry types and flags (ACPI 6.5, 5.2.12).
 const MADT_PCAT_COMPAT = 1; // the 8259 pair is there too (the kernel masks it)

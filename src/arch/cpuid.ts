@@ -1,7 +1,8 @@
 // The CPUID a guest sees: what KVM supports (vendor, family, features pass through), with the
 // policy applied: no VMX or SVM (no nested virtualization offered), the hypervisor bit set, the
-// KVM leaves present, and each vCPU's own APIC ID. It edits the table's bytes as KVM returned
-// them (KVM_GET_SUPPORTED_CPUID → KVM_SET_CPUID2 needs no decoding: that costs a millisecond).
+// KVM leaves present, and each vCPU's own APIC ID (leaf 1, the x2APIC leaves 0xB and 0x1F, AMD's
+// 0x8000001E). It edits the table's bytes as KVM returned them (KVM_GET_SUPPORTED_CPUID →
+// KVM_SET_CPUID2 needs no decoding: that costs a millisecond).
 import { kvm_cpuid2, kvm_cpuid_entry2 } from "../kvm/bindings";
 import { CpuidTable } from "../kvm/kvm";
 
@@ -17,7 +18,8 @@ export const KVM_CPUID_FEATURES = 0x40000001;
 export function applyCpuidPolicy(supported: CpuidTable, vcpuId: number): CpuidTable {
   const n = supported.length;
   const size = kvm_cpuid_entry2.size;
-  const field = { function: kvm_cpuid_entry2.offsetOf("function"), ebx: kvm_cpuid_entry2.offsetOf("ebx"), ecx: kvm_cpuid_entry2.offsetOf("ecx") };
+  const field = { function: kvm_cpuid_entry2.offsetOf("function"), eax: kvm_cpuid_entry2.offsetOf("eax"), ebx: kvm_cpuid_entry2.offsetOf("ebx"),
+    ecx: kvm_cpuid_entry2.offsetOf("ecx"), edx: kvm_cpuid_entry2.offsetOf("edx") };
   const at = (i: number, f: keyof typeof field) => kvm_cpuid2.size + i * size + field[f];
   const src = new DataView(supported.bytes.buffer, supported.bytes.byteOffset, supported.bytes.byteLength);
   let signature = false;
@@ -30,7 +32,7 @@ export function applyCpuidPolicy(supported: CpuidTable, vcpuId: number): CpuidTa
   const bytes = new Uint8Array(kvm_cpuid2.size + (n + (signature ? 0 : 1)) * size);
   bytes.set(supported.bytes.subarray(0, kvm_cpuid2.size + n * size));
   const dv = new DataView(bytes.buffer);
-  const update = (i: number, reg: "ebx" | "ecx", f: (v: number) => number) => dv.setUint32(at(i, reg), f(dv.getUint32(at(i, reg), true)) >>> 0, true);
+  const update = (i: number, reg: "eax" | "ebx" | "ecx" | "edx", f: (v: number) => number) => dv.setUint32(at(i, reg), f(dv.getUint32(at(i, reg), true)) >>> 0, true);
   for (let i = 0; i < n; i++) {
     const fn = dv.getUint32(at(i, "function"), true);
     if (fn === 1) {
@@ -38,6 +40,10 @@ export function applyCpuidPolicy(supported: CpuidTable, vcpuId: number): CpuidTa
       update(i, "ebx", (ebx) => (ebx & 0x00ffffff) | (vcpuId << 24)); // initial APIC ID
     } else if (fn === 0x80000001) {
       update(i, "ecx", (ecx) => ecx & ~CPUID_80000001_ECX_SVM);
+    } else if (fn === 0xb || fn === 0x1f) {
+      update(i, "edx", () => vcpuId); // x2APIC ID, every subleaf (KVM passes the host CPU's)
+    } else if (fn === 0x8000001e) {
+      update(i, "eax", () => vcpuId); // AMD's extended APIC ID
     }
   }
   if (!signature) {

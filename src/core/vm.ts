@@ -6,15 +6,18 @@
 import { applyCpuidPolicy } from "../arch/cpuid";
 import { IDENTITY_MAP_ADDR, TSS_ADDR } from "../arch/layout";
 import { KVM_PIT_SPEAKER_DUMMY } from "../kvm/bindings";
-import { KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_SET_TSS_ADDR } from "../kvm/ioctls";
+import { KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_MAX_VCPUS, KVM_CAP_NR_VCPUS, KVM_CAP_SET_TSS_ADDR,
+  KVM_MP_STATE_UNINITIALIZED } from "../kvm/ioctls";
 import { Kvm, type CpuidTable, type Vcpu, type Vm } from "../kvm/kvm";
 import type { GuestMemory } from "../memory/guest-memory";
 import { MmioBus, PortBus, type MissReporter } from "../vcpu/bus";
 import { formatRegisters } from "../vcpu/dump";
 import { makeExitContext, type ExitContext } from "../vcpu/exits";
 import { POLLED, runSlice, runVcpu, type HostHooks, type Pacing, type SliceAlarm, type SliceOptions } from "../vcpu/runner";
+import { ApThreads } from "../vcpu/ap-threads";
 import { CoalescedRing } from "../vcpu/coalesced";
 import { ExitStats } from "../vcpu/stats";
+import { BadInputError } from "../errors";
 import { GuestReports } from "./reports";
 import { StopRequest, type VmStop } from "./stop";
 
@@ -38,6 +41,10 @@ export interface VmCoreOptions {
   trace?: (line: string) => void;
   /** Let writes to ports a board marks coalescable wait in KVM's ring (default); false: every write exits (--no-coalesce). */
   coalesce?: boolean;
+  /** vCPUs the machine will add (checked against the host's limit when the VM is made); default 1. */
+  cpus?: number;
+  /** Creates a Worker running vcpu/ap-worker.ts (the entry module's job, so bundling finds it): needed to run more than one vCPU. */
+  apWorker?: () => Worker;
 }
 
 export class VmCore {
@@ -61,9 +68,12 @@ export class VmCore {
   /** Memory slots beyond one per RAM region, while setMemoryHoles has cut some out. */
   private readonly holeSlots: number[] = [];
 
+  private readonly apWorker: (() => Worker) | undefined;
+
   private constructor(readonly memory: GuestMemory, private readonly kvm: Kvm, private readonly vm: Vm,
     readonly irqchip: boolean, private readonly trace: ((line: string) => void) | undefined, o: VmCoreOptions) {
     this.coalesce = o.coalesce ?? true;
+    this.apWorker = o.apWorker;
     const reports = new GuestReports(o.warn);
     this.reports = reports;
     // Each unclaimed port and address is reported the first time only (the buses count the rest).
@@ -82,6 +92,10 @@ export class VmCore {
     let vm: Vm | undefined;
     try {
       kvm = Kvm.open(o.kvmPath);
+      // The API's rule: KVM_CAP_MAX_VCPUS, or where it is absent KVM_CAP_NR_VCPUS, or else 4.
+      const max = kvm.checkExtension(KVM_CAP_MAX_VCPUS) || kvm.checkExtension(KVM_CAP_NR_VCPUS) || 4;
+      if ((o.cpus ?? 1) > max) throw new BadInputError(`--cpus ${o.cpus}: this host's KVM runs at most ${max} vCPUs in a VM`);
+      if ((o.cpus ?? 1) > 1 && !o.irqchip) throw new Error("several vCPUs need the in-kernel irqchip (their INIT and SIPI)");
       vm = kvm.createVm();
       // Intel needs these for real mode and its identity map; both sit in the MMIO hole.
       if (kvm.checkExtension(KVM_CAP_SET_TSS_ADDR) > 0) vm.setTssAddr(TSS_ADDR);
@@ -201,9 +215,23 @@ export class VmCore {
     });
   }
 
-  /** Runs the boot vCPU until the guest stops or the host stops it, in slices as `pacing` says. */
-  run(host: HostHooks, pacing: Pacing = POLLED): Promise<VmStop> {
-    return runVcpu(this.vcpu, this.exitContexts[0]!, host, pacing);
+  /**
+   * Runs the VM until the guest stops or the host stops it: the boot vCPU on this thread in slices
+   * as `pacing` says, each other vCPU on a thread of its own (ap-threads.ts), all ended together.
+   */
+  async run(host: HostHooks, pacing: Pacing = POLLED): Promise<VmStop> {
+    const boot = this.exitContexts[0]!;
+    if (this.vcpus.length === 1) return runVcpu(this.vcpu, boot, host, pacing);
+    if (this.apWorker === undefined) throw new Error("several vCPUs but no way to start their threads");
+    const aps = new ApThreads(this.vcpus.slice(1), this.exitContexts.slice(1), this.apWorker);
+    boot.peers = aps;
+    try {
+      aps.start();
+      return await runVcpu(this.vcpu, boot, host, pacing);
+    } finally {
+      aps.stop();
+      boot.peers = undefined;
+    }
   }
 
   /** Hands queued coalesced writes to their devices (the run loop does this itself; for the VM's end). */
@@ -216,15 +244,17 @@ export class VmCore {
     return runSlice(this.vcpu, this.exitContexts[0]!, deadline, timer, options);
   }
 
+  /** Exits per vCPU, by vCPU id (the kinds are counted for all together in `stats`). */
+  exitsByVcpu(): number[] {
+    return this.exitContexts.map((c) => c.exits);
+  }
+
   /** The boot vCPU's registers, one per line; says so when they are the reset state. */
   registerDump(): string[] {
-    const regs = this.vcpu.getRegs();
-    const sregs = this.vcpu.getSregs();
-    const lines = formatRegisters(regs, sregs);
-    if (sregs.cs.selector === 0xf000 && regs.rip === 0xfff0n) {
-      lines.push("(this is the reset state: KVM on AMD re-initializes the vCPU on shutdown, so the faulting state is gone)");
-    }
-    return lines;
+    if (this.vcpus.length === 1) return vcpuDump(this.vcpu);
+    // Several: each under its number; an AP the guest never started says so.
+    return this.vcpus.flatMap((v) => v.getMpState() === KVM_MP_STATE_UNINITIALIZED
+      ? [`vcpu ${v.id}: not started (waiting for INIT and SIPI)`] : [`vcpu ${v.id}:`, ...vcpuDump(v)]);
   }
 
   close(): void {
@@ -236,4 +266,15 @@ export class VmCore {
     this.kvm.close();
     this.memory.unmap();
   }
+}
+
+/** One vCPU's registers, one per line; says so when they are the reset state. */
+function vcpuDump(vcpu: Vcpu): string[] {
+  const regs = vcpu.getRegs();
+  const sregs = vcpu.getSregs();
+  const lines = formatRegisters(regs, sregs);
+  if (sregs.cs.selector === 0xf000 && regs.rip === 0xfff0n) {
+    lines.push("(this is the reset state: KVM on AMD re-initializes the vCPU on shutdown, so the faulting state is gone)");
+  }
+  return lines;
 }

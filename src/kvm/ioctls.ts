@@ -69,6 +69,9 @@ export const IOCTLS: Record<string, number> = {
 
 // KVM_CAP_* numbers for KVM_CHECK_EXTENSION.
 export const KVM_CAP_SET_TSS_ADDR = 4;
+/** The vCPUs a VM should have (recommended); KVM_CAP_MAX_VCPUS is the most it can have. */
+export const KVM_CAP_NR_VCPUS = 9;
+export const KVM_CAP_MAX_VCPUS = 66;
 /** Answers with the page (in the vCPU mapping) that holds the coalesced-write ring. */
 export const KVM_CAP_COALESCED_MMIO = 15;
 export const KVM_CAP_COALESCED_PIO = 162;
@@ -78,3 +81,5 @@ export const KVM_CAP_SET_GUEST_DEBUG2 = 195;
 
 /** kvm_mp_state.mp_state: the vCPU executed HLT and waits for an interrupt. */
 export const KVM_MP_STATE_HALTED = 3;
+/** kvm_mp_state.mp_state: an application processor before its INIT and SIPI (in-kernel LAPIC). */
+export const KVM_MP_STATE_UNINITIALIZED = 1;

@@ -187,6 +187,11 @@ export class Vcpu {
     return this.run[IMMEDIATE_EXIT] !== 0;
   }
 
+  /** Makes the next KVM_RUN (or the one running, with a signal after this) return EINTR: kick.ts. */
+  requestExit(): void {
+    this.run[IMMEDIATE_EXIT] = 1;
+  }
+
   /** The kick was seen: KVM_RUN may block again. */
   clearKick(): void {
     this.run[IMMEDIATE_EXIT] = 0;

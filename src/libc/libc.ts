@@ -35,11 +35,14 @@ const lib = dlopen("libc.so.6", {
 const sym = lib.symbols;
 
 /**
- * pthread_self, bound on first use: only the input watcher needs it, and every symbol bound costs
+ * pthread_self and pthread_kill, bound on first use: only threads that kick (input, APs) need them, and every symbol bound costs
  * startup time (bun:ffi compiles a trampoline for each).
  */
 let threadSyms: ReturnType<typeof bindThreads> | undefined;
-const bindThreads = () => dlopen("libc.so.6", { pthread_self: { args: [], returns: FFIType.u64 } }).symbols;
+const bindThreads = () => dlopen("libc.so.6", {
+  pthread_self: { args: [], returns: FFIType.u64 },
+  pthread_kill: { args: [FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+}).symbols;
 const threads = () => (threadSyms ??= bindThreads());
 
 /** A failed libc call: which call (and on what), the errno, its name and meaning. */
@@ -239,6 +242,11 @@ export function gettid(): number {
 /** The calling thread's pthread_t (for pthread_kill from another thread). */
 export function pthreadSelf(): bigint {
   return threads().pthread_self();
+}
+
+/** Sends `signo` to a thread of this process (a kick out of KVM_RUN); only while that thread lives. */
+export function pthreadKill(thread: bigint, signo: number): void {
+  threads().pthread_kill(thread, signo);
 }
 
 

@@ -44,6 +44,10 @@ export function planGuest(file: GuestFile, p: Placement, asKernel = false): Gues
 
 export interface MachineOptions {
   memorySize: number;
+  /** Linux and multiboot kernels: vCPUs (default 1); more need `apWorker`. */
+  cpus?: number;
+  /** Creates a Worker running vcpu/ap-worker.ts, one per vCPU after the first. */
+  apWorker?: () => Worker;
   kvmPath: string;
   /** Guest output: the console and debugcon, or the serial console (Linux, PC). */
   output: (bytes: Uint8Array) => void;

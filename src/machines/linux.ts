@@ -33,7 +33,7 @@ export function createLinuxMachine(o: LinuxOptions): LinuxMachine {
       throw new BadInputError("Linux needs guest RAM beyond 1 MiB (boot pages, ACPI tables, the kernel) — raise --memory");
     }
     // The tables describe the board; the boot information points at their RSDP.
-    const rsdp = writeAcpiTables(memory, LINUX_ACPI);
+    const rsdp = writeAcpiTables(memory, { ...LINUX_ACPI, vcpus: o.cpus ?? 1 });
     return LinuxBoot.place(memory, { ...o, rsdp });
   }, (core) => new LinuxBoard(core, o));
 }

@@ -25,8 +25,9 @@ export function createPcMachine(o: PcOptions): PcMachine {
   return Machine.build({ ...o, irqchip: true, hugePages: true }, (memory) => {
     if (!memory.contains(0, LEGACY_HOLE_END)) throw new BadInputError("a PC needs guest RAM beyond 1 MiB (BIOS data, tables, the kernel) — raise --memory");
     // The tables go in the BIOS area, which the kernel may not overlap (MultibootBoot refuses it).
-    const rsdp = memory.slice(writeAcpiTables(memory, PC_ACPI), RSDP_V1_SIZE).slice();
-    writeMpTable(memory, { vcpus: PC_ACPI.vcpus });
+    const vcpus = o.cpus ?? 1;
+    const rsdp = memory.slice(writeAcpiTables(memory, { ...PC_ACPI, vcpus }), RSDP_V1_SIZE).slice();
+    writeMpTable(memory, { vcpus });
     writeBiosData(memory, { com1: COM1_PORT, crtPort: CRT_PORT });
     return MultibootBoot.place(o.kernel, o.header, memory, { cmdline: o.cmdline, modules: o.modules, rsdp });
   }, (core, boot) => new PcBoard(core, { ...o, memoryMap: boot.memoryMap, scratch: boot.area.scratch }));

@@ -9,7 +9,7 @@
 // one must still come. Under the scheduler, a signal that arrives late, after the slice ended some
 // other way, can only make one KVM_RUN return early; the loop checks the clock and goes back in,
 // so it never cuts another VM's slice short.
-import { EINTR } from "../libc/errno";
+import { EAGAIN, EINTR } from "../libc/errno";
 import * as libc from "../libc/libc";
 import { KICK_SIGNAL, KICK_SIGNO } from "../kvm/kick";
 import { handleExit, type ExitContext, type VmStop } from "./exits";
@@ -118,11 +118,21 @@ export function runSlice(vcpu: RunnableVcpu, ctx: ExitContext, deadline: number,
   timer.arm(Math.min(deadline - now, maxWaitMs), maxWaitMs);
   try {
     for (let n = 1; ; n++) {
+      // Other vCPUs' exits are handled here, on the devices' thread, before this one runs on.
+      if (ctx.peers !== undefined && ctx.peers.pending()) {
+        const stop = ctx.peers.serve();
+        if (stop !== undefined) return stop;
+      }
       const r = vcpu.runOnce();
       if (r < 0) {
+        // EAGAIN: the vCPU was waiting for INIT and SIPI (an AP's state, or the guest sent this
+        // one an INIT) and got them: run it again.
+        if (-r === EAGAIN) continue;
         if (-r !== EINTR) throw new libc.SyscallError("ioctl(KVM_RUN)", -r);
         // The host asked for the exit (the vCPU was kicked: input is waiting): hand over at once.
         if (vcpu.kicked) { ctx.stats.kicks++; return undefined; }
+        // Another vCPU's kick: its exit is served at the top of the loop.
+        if (ctx.peers !== undefined && ctx.peers.pending()) continue;
         ctx.stats.signals++;
         if (endOnSignal) return undefined;
         now = clock();

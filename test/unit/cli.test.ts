@@ -37,6 +37,14 @@ describe("command line", () => {
     expect(parseArgs(["--quantum", "10ms", "--vm", "g", "--name", "x"]).vms[0]!.name).toBe("x");
   });
 
+  test("--cpus: a count from 1 to 255, default 1, before or after the kernel", () => {
+    expect(parseArgs(["k"]).cpus).toBe(1);
+    expect(parseArgs(["--cpus", "4", "--kernel", "k"]).cpus).toBe(4);
+    expect(parseArgs(["k", "--cpus=255"]).cpus).toBe(255);
+    for (const bad of ["0", "256", "-1", "2.5", "", "0x2"]) expect(() => parseArgs(["--cpus", bad, "k"])).toThrow(`bad --cpus "${bad}": a number of vCPUs from 1 to 255`);
+    expect(USAGE).toContain("--cpus N");
+  });
+
   test("--help documents every exit status", () => {
     for (const s of ["0 ", "1 ", "2 ", "3 ", "70 ", "128+N"]) expect(USAGE).toContain(`\n  ${s}`);
   });

@@ -2,7 +2,9 @@
 // here prints sizeof/offsetof for every field we declare and every ioctl number we compute.
 import { expect, test } from "bun:test";
 import * as B from "../../src/kvm/bindings";
-import { IOCTLS, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_SET_GUEST_DEBUG2, KVM_MP_STATE_HALTED } from "../../src/kvm/ioctls";
+import { KVM_RUN as AP_KVM_RUN } from "../../src/vcpu/ap-worker";
+import { IOCTLS, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_MAX_VCPUS, KVM_CAP_NR_VCPUS, KVM_CAP_SET_GUEST_DEBUG2,
+  KVM_MP_STATE_HALTED, KVM_MP_STATE_UNINITIALIZED } from "../../src/kvm/ioctls";
 import type { Struct } from "../../src/binary/struct";
 import { compareWithC } from "../c-layout";
 
@@ -31,13 +33,16 @@ function expectations(): Map<string, { c: string; ours: number }> {
     }
   }
   for (const [name, value] of Object.entries(IOCTLS)) m.set(name, { c: `(unsigned long)${name}`, ours: value });
+  // The AP threads' own copy (they import nothing at run time).
+  m.set("KVM_RUN (vcpu/ap-worker.ts)", { c: "(unsigned long)KVM_RUN", ours: AP_KVM_RUN });
   for (const [name, value] of Object.entries({
     KVM_EXIT_IO: B.KVM_EXIT_IO, KVM_EXIT_HLT: B.KVM_EXIT_HLT, KVM_EXIT_MMIO: B.KVM_EXIT_MMIO,
     KVM_EXIT_SHUTDOWN: B.KVM_EXIT_SHUTDOWN, KVM_EXIT_FAIL_ENTRY: B.KVM_EXIT_FAIL_ENTRY,
     KVM_EXIT_INTR: B.KVM_EXIT_INTR, KVM_EXIT_INTERNAL_ERROR: B.KVM_EXIT_INTERNAL_ERROR,
     KVM_EXIT_SYSTEM_EVENT: B.KVM_EXIT_SYSTEM_EVENT, KVM_EXIT_DEBUG: B.KVM_EXIT_DEBUG,
     KVM_EXIT_IO_OUT: B.KVM_EXIT_IO_OUT, KVM_MEM_READONLY: B.KVM_MEM_READONLY,
-    KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_MP_STATE_HALTED, KVM_CAP_SET_GUEST_DEBUG2,
+    KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_MP_STATE_HALTED, KVM_MP_STATE_UNINITIALIZED, KVM_CAP_SET_GUEST_DEBUG2,
+    KVM_CAP_NR_VCPUS, KVM_CAP_MAX_VCPUS,
     KVM_GUESTDBG_ENABLE: B.KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_SINGLESTEP: B.KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_USE_SW_BP: B.KVM_GUESTDBG_USE_SW_BP,
     KVM_GUESTDBG_USE_HW_BP: B.KVM_GUESTDBG_USE_HW_BP, KVM_GUESTDBG_INJECT_BP: B.KVM_GUESTDBG_INJECT_BP, KVM_GUESTDBG_BLOCKIRQ: B.KVM_GUESTDBG_BLOCKIRQ,
   })) m.set(name, { c: `(unsigned long)${name}`, ours: value });

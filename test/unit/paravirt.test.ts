@@ -199,4 +199,13 @@ describe("CPUID policy", () => {
     expect(out.length).toBe(4);
     expect(out.filter((e) => e.function === 0x40000000)).toEqual([kvm]);
   });
+
+  test("each vCPU's APIC ID in the x2APIC topology leaves (every subleaf) and AMD's extended APIC ID leaf", () => {
+    const topology = [leaf(0xb, { index: 0, eax: 1, ebx: 2, ecx: 0x100, edx: 7 }), leaf(0xb, { index: 1, eax: 4, ebx: 8, ecx: 0x201, edx: 7 }),
+      leaf(0x1f, { index: 0, edx: 7 }), leaf(0x8000001e, { eax: 7, ebx: 0x100 })];
+    const out = applyCpuidPolicy(CpuidTable.fromEntries([...supported, ...topology]), 2).entries();
+    expect(out.filter((e) => e.function === 0xb).map((e) => [e.index, e.eax, e.ebx, e.ecx, e.edx])).toEqual([[0, 1, 2, 0x100, 2], [1, 4, 8, 0x201, 2]]);
+    expect(out.find((e) => e.function === 0x1f)!.edx).toBe(2);
+    expect([out.find((e) => e.function === 0x8000001e)!.eax, out.find((e) => e.function === 0x8000001e)!.ebx]).toEqual([2, 0x100]);
+  });
 });
