@@ -137,3 +137,26 @@ export function busyboxInitramfs(name: string, then: string): string {
   ]));
   return path;
 }
+
+/**
+ * An initramfs that says how many CPUs the guest has (nproc, /proc/cpuinfo), then times a
+ * CPU-bound shell loop of `rounds` in one process and in one process per CPU at once (in 10 ms
+ * ticks of /proc/uptime: the guest's clock), and powers off. Line: "job: one A ticks, N at once B ticks".
+ */
+export function cpuJobInitramfs(rounds: number): string {
+  return busyboxInitramfs(`cpu-job-${rounds}`, [
+    'echo "nproc: $(nproc)"', 'echo "cpuinfo: $(grep -c ^processor /proc/cpuinfo)"',
+    "ticks() { tr -d . < /proc/uptime | cut -d' ' -f1; }",
+    `job() { i=0; while [ $i -lt ${rounds} ]; do i=$((i+1)); done; }`,
+    "t0=$(ticks); job; t1=$(ticks); for k in $(seq $(nproc)); do job & done; wait; t2=$(ticks)",
+    'echo "job: one $((t1-t0)) ticks, $(nproc) at once $((t2-t1)) ticks"', "poweroff -f",
+  ].join("\n"));
+}
+
+/** The speedup a "job:" line of cpuJobInitramfs shows: N jobs' work over the time they took at once. */
+export function jobSpeedup(line: string): { one: number; all: number; n: number; speedup: number } | undefined {
+  const m = /^job: one (\d+) ticks, (\d+) at once (\d+) ticks$/.exec(line);
+  if (m === null) return undefined;
+  const [one, n, all] = m.slice(1).map(Number) as [number, number, number];
+  return { one, all, n, speedup: (n * one) / Math.max(all, 1) };
+}

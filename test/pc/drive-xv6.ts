@@ -3,8 +3,9 @@
 //   bun test/pc/drive-xv6.ts FS_IMAGE MICROVMM ARGS...
 // First boot (a copy of the fs image as the IDE slave, as xv6 expects): to the `$ ` prompt; `ls`;
 // `cat README | wc`; `echo hi > f`; then SIGTERM (xv6 has no power-off; its writes are on disk
-// once the prompt is back). Second boot of the same copy: `cat f`. Each boot's time to the first
-// prompt is printed too, and the second boot's --screen-dump, each line as "screen: …".
+// once the prompt is back). Second boot of the same copy, with two CPUs (xv6 names each CPU it
+// starts): `cat f`, then forktest. Each boot's time to the first prompt and its lines before it
+// ("boot: …") are printed too, and the second boot's --screen-dump, each line as "screen: …".
 // Each step waits as long as output keeps coming: xv6 reads its local APIC's ID for every lock it
 // takes (mycpu), each read an MMIO exit the kernel emulates; under the nested KVM that is ~150 µs
 // a read and ~300 reads a character written, so `ls` prints 15-20 bytes a second there (26-41 s
@@ -22,13 +23,14 @@ const fsImage = join(dir, "fs.img");
 const screen = join(dir, "screen.txt");
 copyFileSync(original, fsImage);
 
-async function boot(commands: string[]): Promise<void> {
+async function boot(commands: string[], extra: string[] = []): Promise<void> {
   const t0 = performance.now();
-  const p = Bun.spawn([bin, ...args, "--disk", `${fsImage},index=1`, "--screen-dump", screen], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([bin, ...args, ...extra, "--disk", `${fsImage},index=1`, "--screen-dump", screen], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   const output = timedReader(p.stdout);
   try {
     let at = await output.whileComing("$ ", QUIET_MS, STEP_MS, 0);
     console.log(`prompt after ${Math.round(performance.now() - t0)} ms`);
+    for (const l of output.text.slice(0, at - 2).split("\n")) if (l !== "") console.log(`boot: ${l}`);
     for (const c of commands) {
       p.stdin.write(`${c}\n`);
       await p.stdin.flush();
@@ -47,6 +49,6 @@ async function boot(commands: string[]): Promise<void> {
 }
 
 await boot(["ls", "cat README | wc", "echo hi > f"]);
-await boot(["cat f"]);
+await boot(["cat f", "forktest"], ["--cpus", "2"]);
 for (const l of readFileSync(screen, "utf8").split("\n").slice(0, -1)) console.log(`screen: ${l}`);
 process.exit(0);
