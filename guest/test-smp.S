@@ -1,11 +1,12 @@
 /* A Multiboot 1 kernel for the PC board that starts its application processors the way an SMP
- * kernel does, with no interrupts anywhere:
+ * kernel does:
  *   the boot processor counts the processors in the MP table, copies a real-mode trampoline to
  *   0x8000, enables its local APIC and sends INIT, then SIPI (vector 0x08) twice, to all others;
  *   each AP leaves real mode through the trampoline, reads its APIC ID and makes COUNT rounds of:
  *   a port read that exits to the VMM (0xEB), an increment of its own slot, a locked increment
  *   of the shared counter; then it says it is done (locked) and halts (with -DSPIN: spins forever);
- *   the boot processor waits until every AP is done, prints (0xEA, decimal) the processor count,
+ *   and sends the boot processor an IPI (vector 0x40); the boot processor waits for those halted
+ *   (sti; hlt: its thread sleeps, the APs' exits are served at once), then prints (0xEA, decimal) the processor count,
  *   each AP's slot by APIC ID, the shared counter, then "smp done" (0xEC) and halts: cli; hlt
  *   (with -DFOREVER: spins forever instead, for a signal to stop).
  * -DROUNDS=N: N rounds instead of 1000 (the benchmark's build); -DBOOT_ROUNDS: the boot
@@ -15,7 +16,10 @@
   .set FLAGS, 0
   .set LAPIC_ID, 0xfee00020
   .set LAPIC_SVR, 0xfee000f0
+  .set LAPIC_EOI, 0xfee000b0
   .set LAPIC_ICR_LO, 0xfee00300
+  .set LAPIC_ICR_HI, 0xfee00310
+  .set ICR_FIXED_DONE, 0x00004040    /* physical destination, fixed, vector 0x40 */
   .set ICR_PENDING, 1 << 12
   .set ICR_INIT_OTHERS, 0x000c4500   /* all excluding self, level assert, INIT */
   .set ICR_SIPI_OTHERS, 0x000c4600   /* all excluding self, level assert, start-up | vector */
@@ -51,6 +55,17 @@ _start:
 
   mov $tramp_start, %esi; mov $TRAMPOLINE, %edi; mov $(tramp_end - tramp_start), %ecx
   rep movsb
+  /* Every vector goes to one handler that acknowledges it: the APs' IPIs wake the wait below. */
+  mov $idt, %edi
+  mov $256, %ecx
+0:
+  mov $isr, %eax
+  mov %ax, (%edi); movw $0x08, 2(%edi)
+  shr $16, %eax
+  movw $0x8e00, 4(%edi); mov %ax, 6(%edi)
+  add $8, %edi
+  loop 0b
+  lidt idt_desc
   movl $0x1ff, LAPIC_SVR             /* software-enable the local APIC, spurious vector 0xFF */
   movl $ICR_INIT_OTHERS, LAPIC_ICR_LO
   call icr_wait
@@ -61,9 +76,13 @@ _start:
 
   mov cpus, %ecx; dec %ecx
 2:
-  pause
+  cli                                /* an IPI after the test waits pending; sti; hlt takes it */
   cmp done, %ecx
-  jne 2b
+  je 5f
+  sti
+  hlt
+  jmp 2b
+5:
 
   mov $0xea, %dx
   mov $1, %ebx
@@ -88,6 +107,10 @@ icr_wait:
   testl $ICR_PENDING, LAPIC_ICR_LO
   jnz icr_wait
   ret
+
+isr:
+  movl $0, LAPIC_EOI
+  iret
 
 /* The number of processor entries in the MP configuration table (0 if there is none). */
 mp_processors:
@@ -137,6 +160,8 @@ ap_entry32:
   lock incl shared
   loop 1b
   lock incl done
+  movl $0, LAPIC_ICR_HI              /* to APIC ID 0, the boot processor */
+  movl $ICR_FIXED_DONE, LAPIC_ICR_LO
 #ifdef SPIN
 2:
   jmp 2b
@@ -174,6 +199,9 @@ gdt_desc:
 no_idt:
   .word 0
   .long 0
+idt_desc:
+  .word 256 * 8 - 1
+  .long idt
 
   .balign 4
 cpus: .long 0
@@ -184,3 +212,5 @@ done_text: .asciz "smp done\n"
   .balign 16
   .fill 1024, 1, 0
 stack_top:
+  .balign 8
+idt: .fill 256, 8, 0
