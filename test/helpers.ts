@@ -63,7 +63,9 @@ export async function runHardware(cmd: string[], timeoutSec = 150, memMiB = 4096
   };
   const first = await once();
   if (hardwareKvm.how !== "nested" || first.status !== NESTED_MACHINE_FAILED) return first;
-  console.error(`nested runner failed (${first.stderr.trim().split("\n").at(-1)}); retrying once`);
+  // What it got through ("=== " lines are the sections' own markers), for the log.
+  const progress = first.stdout.split("\n").filter((l) => l.startsWith("=== ")).slice(-12).join(" | ");
+  console.error(`nested runner failed (${first.stderr.trim().split("\n").at(-1)}); retrying once${progress === "" ? "" : `; it had got to: ${progress}`}`);
   return once();
 }
 

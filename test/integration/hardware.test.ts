@@ -67,12 +67,12 @@ beforeAll(async () => {
     ? `for try in 1 2; do timeout 90 ${cmd} > /tmp/section.out 2>&1; st=$?; ` +
       `grep -q ^MICROVMM-INIT-OK /tmp/section.out && ! grep -q ^failed: /tmp/section.out && break; echo "=== retried: $(tail -c 400 /tmp/section.out | tr '\\n' ' ')"; done; ` +
       `cat /tmp/section.out`
-    : `timeout ${name.startsWith("xv6") ? 600 : 150} ${cmd} 2>&1; st=$?`) + `; echo "=== took $(($(date +%s) - t0)) s"; echo "=== status $st"`;
+    : `timeout ${name.startsWith("xv6") ? 400 : 150} ${cmd} 2>&1; st=$?`) + `; echo "=== took $(($(date +%s) - t0)) s"; echo "=== status $st"`;
   // In turn, every guest on the same CPU: with guests on both of the nested machine's CPUs at
   // once, that machine itself was seen to end mid-run.
   const script = Object.entries(SECTIONS).map(section).join("; ");
   // Room in the nested machine for a 4 GiB guest beside everything else.
-  const r = await runHardware(["sh", "-c", script], 900, 7168);
+  const r = await runHardware(["sh", "-c", script], 1200, 7168);
   const took: string[] = [];
   for (const m of r.stdout.matchAll(/=== (\S+)\n([\s\S]*?)=== status (\d+)\n/g)) {
     const lines = m[2]!.split("\n").slice(0, -1);
