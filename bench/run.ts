@@ -10,6 +10,9 @@
 //   multiboot hello   whole-process time of a multiboot kernel that prints its boot information
 //                     on the PC board (in-kernel irqchip, BIOS tables, cli; hlt detection)
 //   linux             boot to init vs QEMU microvm, idle CPU (bench/linux.ts, on hardware-style KVM)
+//   several vCPUs     an AP's exit round trip vs the boot vCPU's; Linux boot to init with 1, 2
+//                     and 4 vCPUs vs QEMU microvm with as many; a CPU-bound job in one process
+//                     vs one per vCPU (bench/smp.ts, hardware-style KVM)
 //   xv6               boot to the shell's prompt vs qemu-system-i386 -kernel (bench/xv6.ts, on
 //                     hardware-style KVM; target ≤ 0.5×)
 //   scheduling        two VMs at 70/30: switch cost and share error at quantum 10 ms, 100 ms, 1 s
@@ -184,7 +187,7 @@ console.log(`  microvmm        ${median(mbHello).toFixed(1)} ms (the plain hello
 
 // 5. Linux: boot time against QEMU microvm and idle CPU, where KVM is hardware-style.
 const { hardwareKvm, NESTED_RUN } = await import("../test/helpers");
-const { busyboxInitramfs, cloudKernel, cloudVmlinux, INTERACTIVE_SHELL } = await import("../test/linux/fixtures");
+const { busyboxInitramfs, cloudKernel, cloudVmlinux, cpuJobInitramfs, INTERACTIVE_SHELL } = await import("../test/linux/fixtures");
 if (hardwareKvm.how === "skip") {
   console.log(`linux: skipped — ${hardwareKvm.why}`);
 } else {
@@ -192,6 +195,13 @@ if (hardwareKvm.how === "skip") {
   // Nested, the vCPU threads stay on one CPU (see test/integration/hardware.test.ts).
   const cmd = [process.execPath, join(ROOT, "bench/linux.ts"), ...(hardwareKvm.how === "nested" ? ["--pin"] : []), ...args];
   const r = Bun.spawnSync(hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", "900", "--", ...cmd] : cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  process.stdout.write(r.stdout.toString().split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n"));
+}
+
+// 5b. Several vCPUs: an AP's exit round trip against the boot vCPU's; Linux boot by vCPU count vs QEMU; a CPU-bound job's speedup.
+if (hardwareKvm.how !== "skip") {
+  const cmd = [process.execPath, join(ROOT, "bench/smp.ts"), ...(hardwareKvm.how === "nested" ? ["--pin"] : []), cloudKernel(), busyboxInitramfs("boot", "reboot -f"), cpuJobInitramfs(20_000)];
+  const r = Bun.spawnSync(hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", "1800", "--", ...cmd] : cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   process.stdout.write(r.stdout.toString().split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n"));
 }
 
