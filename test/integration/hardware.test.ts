@@ -82,7 +82,7 @@ beforeAll(async () => {
   }
   console.log(`hardware sections took: ${took.join(", ")}`);
   if (results.size !== Object.keys(SECTIONS).length) throw new Error(`hardware run incomplete (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
-}, 2_000_000);
+}, 2_600_000); // two tries of the machine (1200 s each, see runHardware)
 
 describe.skipIf(skip)(`on hardware-style KVM (${hardwareKvm.how})${skip ? ` — skipped: ${hardwareKvm.why}` : ""}`, () => {
   for (const name of ["paged-raw", "paged-elf"]) {
