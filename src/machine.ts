@@ -43,8 +43,6 @@ export interface Boot {
 
 export interface BuildOptions extends Omit<VmCoreOptions, "memory"> {
   memorySize: number;
-  /** vCPUs (default 1): the boot vCPU, then application processors that wait for the guest's INIT and SIPI (irqchip only). */
-  cpus?: number;
   /** Guest RAM in transparent huge pages (GuestMemory.anonymous): for kernels that touch much of it. */
   hugePages?: boolean;
 }

@@ -41,7 +41,7 @@ export interface VmCoreOptions {
   trace?: (line: string) => void;
   /** Let writes to ports a board marks coalescable wait in KVM's ring (default); false: every write exits (--no-coalesce). */
   coalesce?: boolean;
-  /** vCPUs the machine will add (checked against the host's limit when the VM is made); default 1. */
+  /** vCPUs the machine will add (default 1): the boot vCPU, then APs that wait for the guest's INIT and SIPI (irqchip only); checked against the host's limit when the VM is made. */
   cpus?: number;
   /** Creates a Worker running vcpu/ap-worker.ts (the entry module's job, so bundling finds it): needed to run more than one vCPU. */
   apWorker?: () => Worker;
