@@ -93,7 +93,7 @@ export function buildGuests(): void {
   elfGuest("test-pc-poll", "guest/test-pc-poll.S", 32, 0x100000, true);
   elfGuest("test-smp", "guest/test-smp.S", 32, 0x100000, true);
   const smpVariants: Array<[string, string[]]> = [["spin", ["SPIN"]], ["forever", ["FOREVER"]], ["fault", ["FAULT"]],
-    ["bench", ["ROUNDS=20000"]], ["bench-boot", ["ROUNDS=20000", "BOOT_ROUNDS"]]];
+    ["bench", ["ROUNDS=20000"]], ["bench-boot", ["ROUNDS=20000", "BOOT_ROUNDS"]], ["plain", ["PLAIN"]], ["plain-spin", ["PLAIN", "SPIN"]]];
   for (const [variant, defines] of smpVariants) {
     elfGuest(`test-smp-${variant}`, "guest/test-smp.S", 32, 0x100000, true, defines.map((d) => `-D${d}`));
   }

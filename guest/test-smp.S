@@ -9,6 +9,8 @@
  *   (sti; hlt: its thread sleeps, the APs' exits are served at once), then prints (0xEA, decimal) the processor count,
  *   each AP's slot by APIC ID, the shared counter, then "smp done" (0xEC) and halts: cli; hlt
  *   (with -DFOREVER: spins forever instead, for a signal to stop).
+ * -DPLAIN: no multiboot header, so microvmm runs it as a plain guest (protected mode at _start);
+ * with --cpus N > 1 it has local APICs and the MP table too.
  * -DROUNDS=N: N rounds instead of 1000 (the benchmark's build); -DBOOT_ROUNDS: the boot
  * processor first makes the same port reads itself (the benchmark's reference).
  * With -DFAULT each AP triple-faults instead of counting (no IDT: #GP, #DF, shutdown). */
@@ -32,8 +34,10 @@
   .code32
   .section .text
   .globl _start
+#ifndef PLAIN
   .balign 4
   .long MAGIC, FLAGS, 0x100000000 - (MAGIC + FLAGS)
+#endif
 _start:
   mov $stack_top, %esp
   lgdt gdt_desc
@@ -52,6 +56,8 @@ _start:
   mov $0xea, %dx; out %eax, %dx
   cmp $MAX_CPUS, %eax
   ja stop
+  cmp $2, %eax                       /* no AP to start */
+  jb 5f
 
   mov $tramp_start, %esi; mov $TRAMPOLINE, %edi; mov $(tramp_end - tramp_start), %ecx
   rep movsb

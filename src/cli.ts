@@ -137,10 +137,12 @@ Options:
                       ends. serial (otherwise): COM1 and debugcon on stdout, keys to COM1
       --screen-dump FILE  multiboot: when the VM ends (however it ends), write the VGA text
                       screen to FILE: 25 lines, trailing blanks trimmed
-      --cpus N        Linux and multiboot kernels: N vCPUs (default 1, at most ${MAX_CPUS} or what
-                      the host's KVM allows), each on a host thread of its own. The ACPI MADT
-                      and the MP table list N processors; the others wait for the kernel's
-                      INIT and SIPI. Not with --vm or --gdb
+      --cpus N        N vCPUs (default 1, at most ${MAX_CPUS} or what the host's KVM allows), each
+                      on a host thread of its own. The MP table (and for Linux and multiboot
+                      kernels the ACPI MADT) lists N processors; the others wait for the
+                      kernel's INIT and SIPI. A plain guest with N > 1 gets local APICs and
+                      an IOAPIC, and HLT then waits for an interrupt: the VM ends when the
+                      boot vCPU halts with interrupts off. Not with --vm or --gdb
       --vm GUEST[:SHARE]  add a VM (see above)
       --name NAME     the VM's name in output and stats (default vm0, vm1, …)
       --quantum TIME  the scheduling round with several VMs: 10ms, 100ms, 1s (default ${DEFAULT_QUANTUM_MS}ms)

@@ -153,7 +153,6 @@ function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
     // Several VMs share one thread; an AP needs a thread of its own, and the in-kernel LAPIC for its INIT and SIPI.
     if (plans.length > 1) throw new BadInputError("--cpus goes with one VM: several VMs (--vm) run one vCPU each on one thread");
     if (o.gdb !== undefined) throw new BadInputError("--gdb debugs one vCPU: leave out --cpus (or give --cpus 1)");
-    if (plans[0]!.kind === "plain") throw new BadInputError("--cpus is for Linux and multiboot kernels: a plain guest has no interrupt controller to start other vCPUs with");
   }
   const linux = plans.some((p) => p.kind === "linux");
   if (linux) {

@@ -124,6 +124,11 @@ export function mpFloatingPointer(tableAddr: number): Uint8Array {
   return f;
 }
 
+/** Where writeMpTable puts the floating pointer and the table: [MP_TABLE_BASE, end). */
+export function mpTableRange(b: MpBoard): { start: number; end: number } {
+  return { start: MP_TABLE_BASE, end: MP_TABLE_BASE + FLOATING_SIZE + mpConfigTable(b).length };
+}
+
 /** Writes the floating pointer at MP_TABLE_BASE and the table right after it; returns the bytes used. */
 export function writeMpTable(memory: GuestMemory, b: MpBoard): number {
   const table = mpConfigTable(b);

@@ -4,6 +4,7 @@
 //   0xE9-0xEF hypercalls        0xF0 disk        0xF1-0xF2 memory map
 import type { MemMapEntry } from "../arch/memmap";
 import type { VmCore } from "../core/vm";
+import type { VmStop } from "../core/stop";
 import { Console } from "../devices/console";
 import { HC_DEBUGCON, HYPERCALL_PORTS, Hypercalls } from "../devices/hypercall";
 import { DebugExit } from "../devices/debug-exit";
@@ -14,7 +15,7 @@ import { PvBlock, type BlockBackend } from "../devices/pv-block";
 import { Timer, type Clock } from "../devices/timer";
 import type { KeySource } from "../host/input";
 import type { Board, StatsPart } from "../machine";
-import { POLLED } from "../vcpu/runner";
+import { POLLED, WATCHED, type Pacing } from "../vcpu/runner";
 
 export const NULL_HYPERCALL_PORT = 0x10; // 0x10, 0x11: out does nothing (a round trip to the VMM)
 export const CONSOLE_PORT = 0x42; // write: a character
@@ -42,17 +43,16 @@ export interface CourseWiring {
   debugExit?: boolean;
 }
 
-/** The hypercalls (0xE9-0xEF) wired to a VM core: its exit counts, its boot vCPU's translation, its reports. */
+/** The hypercalls (0xE9-0xEF) wired to a VM core: its exit counts, the calling vCPU's translation, its reports. */
 export function coreHypercalls(core: VmCore, scratch: number, write: (bytes: Uint8Array) => void, hostAddresses: boolean): Hypercalls {
   const { memory, stats, reports } = core;
-  const vcpu = core.vcpu;
   return new Hypercalls(memory, scratch, {
     write,
     warn: reports.of("hypercall"),
     exitCount: () => stats.total,
     ioCounts: () => ({ in: stats.ioIn, out: stats.ioOut }),
     translate: (gva) => {
-      const t = vcpu.translate(BigInt(gva));
+      const t = core.exitingVcpu.translate(BigInt(gva));
       return t.valid ? t.physicalAddress : undefined;
     },
   }, hostAddresses);
@@ -66,11 +66,18 @@ export class CourseBoard implements Board {
   readonly disk: PvBlock;
   readonly memmap: MemMapDevice;
   readonly nullHypercall = new NullHypercall();
-  readonly pacing = POLLED;
+  /**
+   * One vCPU: HLT exits (it ends the guest), the host polls for input. Several (the in-kernel
+   * irqchip): HLT waits in KVM, so input kicks and the board looks for a boot vCPU halted for good.
+   */
+  readonly pacing: Pacing;
+  readonly poll?: () => VmStop | undefined;
 
   /** Puts the devices on the core's port bus. The core must have its boot vCPU (hypercalls translate through it). */
   constructor(core: VmCore, w: CourseWiring) {
     const { memory, reports } = core;
+    this.pacing = core.irqchip ? WATCHED : POLLED;
+    if (core.irqchip) this.poll = () => core.haltedForGood();
     this.console = new Console(w.output);
     this.keyboard = new Keyboard(w.input);
     this.timer = new Timer(w.clock);

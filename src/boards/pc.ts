@@ -27,9 +27,8 @@ import { Serial } from "../devices/serial";
 import { SystemControlA } from "../devices/system-control";
 import { SCREEN_BYTES, TEXT_WINDOW, TEXT_WINDOW_SIZE, Vga, VGA_PORT_BASE, VGA_PORT_COUNT, visibleCells } from "../devices/vga";
 import type { KeySink, KeySource } from "../host/input";
-import { KVM_MP_STATE_HALTED } from "../kvm/ioctls";
 import type { Board, StatsPart } from "../machine";
-import type { Pacing } from "../vcpu/runner";
+import { WATCHED } from "../vcpu/runner";
 
 export const COM1_PORT = 0x3f8;
 export const COM1_IRQ = 4;
@@ -60,15 +59,6 @@ const QUIET_PORTS: ReadonlyArray<{ base: number; length: number }> = [
 /** What the ACPI tables say about this board. */
 export const PC_ACPI: AcpiBoard = { vcpus: 1, pm1aEvtPort: PM1A_EVT_PORT, pm1aCntPort: PM1A_CNT_PORT, sciIrq: SCI_IRQ };
 
-/**
- * HLT waits in KVM; the host comes back every 20 ms while the guest makes exits, at most every
- * 40 ms while it makes none (a guest drawing on the screen makes none), to draw the screen and to
- * see whether the guest halted for good.
- */
-export const PC_PACING: Pacing = { sliceMs: 20, idleSliceMaxMs: 40, kicked: true };
-
-const RFLAGS_IF = 1n << 9n;
-
 /** Where host keys go and what the terminal shows: the VGA screen and PS/2 keys, or COM1 both ways. */
 export type PcConsole = "vga" | "serial";
 
@@ -94,7 +84,7 @@ export class PcBoard implements Board {
   readonly vga = new Vga();
   readonly ide: IdeChannel;
   readonly hypercalls: Hypercalls;
-  readonly pacing = PC_PACING;
+  readonly pacing = WATCHED; // to draw the screen and see a guest halted for good
   readonly keys: KeySink;
   private readonly window: Uint8Array;
   private readonly cells = new Uint8Array(SCREEN_BYTES);
@@ -147,11 +137,7 @@ export class PcBoard implements Board {
    */
   poll(): VmStop | undefined {
     this.w.display?.(this.screen(), this.vga.cursor);
-    const vcpu = this.core.vcpu;
-    if (vcpu.getMpState() === KVM_MP_STATE_HALTED && (vcpu.getRegs().rflags & RFLAGS_IF) === 0n) {
-      return { status: ExitStatus.Ok, message: "guest halted with interrupts off", dumpState: false };
-    }
-    return undefined;
+    return this.core.haltedForGood();
   }
 
   finish(): void {

@@ -24,16 +24,22 @@ export interface PlainGuest {
   mode?: CpuMode;
 }
 
+/** A range of guest RAM the machine keeps for something of its own, named for messages. */
+export interface Reserved { start: number; end: number; what: string }
 
 export class PlainBoot implements Boot {
   readonly memoryMap: MemMapEntry[];
 
-  private constructor(readonly image: LoadedImage, readonly mode: CpuMode, readonly area: BootArea, memory: GuestMemory) {
-    this.memoryMap = buildMemoryMap(memory.regions, [{ start: area.base, end: area.base + area.size }]);
+  private constructor(readonly image: LoadedImage, readonly mode: CpuMode, readonly area: BootArea, memory: GuestMemory, reserved: readonly Reserved[]) {
+    this.memoryMap = buildMemoryMap(memory.regions, [{ start: area.base, end: area.base + area.size }, ...reserved]);
   }
 
-  /** Validates and loads the guest and writes the boot area; any problem is a BadInputError naming the file. */
-  static place(guest: PlainGuest, memory: GuestMemory): PlainBoot {
+  /**
+   * Validates and loads the guest and writes the boot area; any problem is a BadInputError naming
+   * the file. `reserved`: ranges the machine fills after (the image may not overlap them, the boot
+   * area avoids them, the memory map reserves them).
+   */
+  static place(guest: PlainGuest, memory: GuestMemory, reserved: readonly Reserved[] = []): PlainBoot {
     const { image, mode } = aboutFile(guest.file.name, () => {
       const placed = load(guest, memory);
       // 32-bit modes reach 4 GiB: an image above it could never run.
@@ -44,11 +50,15 @@ export class PlainBoot implements Boot {
       if (placed.mode === "real" && placed.image.entry >= REAL_MODE_LIMIT) {
         throw new BadInputError(`entry ${hex(placed.image.entry)} is out of reach of real mode (below 0x100000)`);
       }
+      for (const r of reserved) {
+        const s = occupied(placed.image).find((g) => g.start < r.end && r.start < g.end);
+        if (s !== undefined) throw new BadInputError(`the image (${hex(s.start)}-${hex(s.end)}) overlaps ${r.what} at ${hex(r.start)}-${hex(r.end)}: load it elsewhere`);
+      }
       return placed;
     });
-    const area = planBootArea(mode, memory, occupied(image));
+    const area = planBootArea(mode, memory, [...occupied(image), ...reserved]);
     writeBootStructures(mode, memory, area);
-    return new PlainBoot(image, mode, area, memory);
+    return new PlainBoot(image, mode, area, memory, reserved);
   }
 
   /** The mode's registers, with RIP at the entry and RSP at the boot stack. */

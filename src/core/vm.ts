@@ -7,7 +7,7 @@ import { applyCpuidPolicy } from "../arch/cpuid";
 import { IDENTITY_MAP_ADDR, TSS_ADDR } from "../arch/layout";
 import { KVM_PIT_SPEAKER_DUMMY } from "../kvm/bindings";
 import { KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_MAX_VCPUS, KVM_CAP_NR_VCPUS, KVM_CAP_SET_TSS_ADDR,
-  KVM_MP_STATE_UNINITIALIZED } from "../kvm/ioctls";
+  KVM_MP_STATE_HALTED, KVM_MP_STATE_UNINITIALIZED } from "../kvm/ioctls";
 import { Kvm, type CpuidTable, type Vcpu, type Vm } from "../kvm/kvm";
 import type { GuestMemory } from "../memory/guest-memory";
 import { MmioBus, PortBus, type MissReporter } from "../vcpu/bus";
@@ -17,13 +17,14 @@ import { POLLED, runSlice, runVcpu, type HostHooks, type Pacing, type SliceAlarm
 import { ApThreads } from "../vcpu/ap-threads";
 import { CoalescedRing } from "../vcpu/coalesced";
 import { ExitStats } from "../vcpu/stats";
-import { BadInputError } from "../errors";
+import { BadInputError, ExitStatus } from "../errors";
 import { GuestReports } from "./reports";
 import { StopRequest, type VmStop } from "./stop";
 
 /** The coalesced ring is one page: the VM's, seen through each vCPU's mapping at the same offset. */
 const RING_PAGE = 4096;
 const HOLE_PAGE = 0x1000;
+const RFLAGS_IF = 1n << 9n;
 /** Exiting writes to a port range before its coalesced ring is turned on. */
 export const COALESCE_AFTER = 256;
 
@@ -33,6 +34,8 @@ export interface VmCoreOptions {
   memory: GuestMemory;
   /** KVM's in-kernel PIC, IOAPIC and local APICs (KVM_CREATE_IRQCHIP) and PIT (KVM_CREATE_PIT2). */
   irqchip: boolean;
+  /** With `irqchip`: false leaves out the PIT (its ports 0x40-0x43 and 0x61 stay the board's). Default true. */
+  pit?: boolean;
   /** Where the guest's problem reports are printed (rate-limited by GuestReports). */
   warn: (line: string) => void;
   /** Print unclaimed MMIO accesses too (unclaimed ports always are): the command line does with --trace or --stats. */
@@ -105,7 +108,7 @@ export class VmCore {
       if (o.irqchip) {
         vm.setIdentityMapAddr(IDENTITY_MAP_ADDR);
         vm.createIrqchip();
-        vm.createPit2(KVM_PIT_SPEAKER_DUMMY);
+        if (o.pit ?? true) vm.createPit2(KVM_PIT_SPEAKER_DUMMY);
       }
       return new VmCore(o.memory, kvm, vm, o.irqchip, o.trace, o);
     } catch (e) {
@@ -123,6 +126,7 @@ export class VmCore {
     vcpu.setCpuid2(applyCpuidPolicy(this.supportedCpuid, vcpu.id));
     this.vcpus.push(vcpu);
     const ctx = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, this.stop, this.trace);
+    ctx.vcpuId = vcpu.id;
     this.exitContexts.push(ctx);
     if (this.zones.length > 0) ctx.ring = this.ringFor(vcpu);
     if (this.waiting.length > 0) this.watchWrites();
@@ -177,11 +181,29 @@ export class VmCore {
     return new CoalescedRing(vcpu.run.subarray(at, at + RING_PAGE), this.ports, this.stats, this.trace);
   }
 
+  /** The vCPU whose exit is being handled: a device's caller (the boot vCPU before any exit). */
+  get exitingVcpu(): Vcpu {
+    return this.vcpus[this.stats.handling] ?? this.vcpu;
+  }
+
   /** The boot vCPU. */
   get vcpu(): Vcpu {
     const v = this.vcpus[0];
     if (v === undefined) throw new Error("the VM has no vCPU yet");
     return v;
+  }
+
+  /**
+   * With the in-kernel irqchip, HLT waits in KVM for an interrupt; a boot vCPU halted there with
+   * interrupts off (`cli; hlt`, how PC kernels stop) never wakes: a board polling between slices
+   * ends the VM with status 0. (An NMI or INIT could still wake it; nothing here sends either.)
+   */
+  haltedForGood(): VmStop | undefined {
+    const vcpu = this.vcpu;
+    if (vcpu.getMpState() === KVM_MP_STATE_HALTED && (vcpu.getRegs().rflags & RFLAGS_IF) === 0n) {
+      return { status: ExitStatus.Ok, message: "guest halted with interrupts off", dumpState: false };
+    }
+    return undefined;
   }
 
   /** Sets an interrupt line of the in-kernel irqchip (KVM_IRQ_LINE), for a board's devices. */

@@ -44,7 +44,7 @@ export function planGuest(file: GuestFile, p: Placement, asKernel = false): Gues
 
 export interface MachineOptions {
   memorySize: number;
-  /** Linux and multiboot kernels: vCPUs (default 1); more need `apWorker`. */
+  /** vCPUs (default 1); more need `apWorker`. */
   cpus?: number;
   /** Creates a Worker running vcpu/ap-worker.ts, one per vCPU after the first. */
   apWorker?: () => Worker;

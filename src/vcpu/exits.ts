@@ -61,6 +61,8 @@ export interface ExitContext {
   onWatchedWrite: (port: number) => void;
   /** Exits of this vCPU (stats counts every vCPU's together). */
   exits: number;
+  /** This vCPU's id. */
+  vcpuId: number;
   /** The boot vCPU's: the other vCPUs, whose exits its thread handles too (ap-threads.ts); undefined with one vCPU. */
   peers: Peers | undefined;
 }
@@ -70,7 +72,7 @@ export function makeExitContext(run: Uint8Array, ports: PortBus, mmio: MmioBus, 
   const mmioData: Uint8Array[] = [];
   for (let n = 0; n <= 8; n++) mmioData.push(run.subarray(MMIO_DATA, MMIO_DATA + n));
   return { run, runView: new DataView(run.buffer, run.byteOffset, run.byteLength), ports, mmio, stats, trace, mmioData, stop, ring: undefined,
-    watchedPorts: undefined, onWatchedWrite: () => {}, exits: 0, peers: undefined };
+    watchedPorts: undefined, onWatchedWrite: () => {}, exits: 0, vcpuId: 0, peers: undefined };
 }
 
 /** Handles the exit KVM_RUN just reported. Returns undefined to keep running, or why to stop. */
@@ -80,6 +82,7 @@ export function handleExit(ctx: ExitContext): VmStop | undefined {
   const v = ctx.runView;
   const reason = v.getUint32(EXIT_REASON, true);
   ctx.stats.countExit(reason);
+  ctx.stats.handling = ctx.vcpuId;
   ctx.exits++;
   // One trace line per counted exit; I/O and MMIO exits write their own, with the data.
   if (ctx.trace !== undefined && reason !== KVM_EXIT_IO && reason !== KVM_EXIT_MMIO) {

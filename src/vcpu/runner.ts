@@ -34,6 +34,13 @@ export const POLLED: Pacing = { sliceMs: 10, idleSliceMaxMs: 100, kicked: false 
  */
 export const KICKED: Pacing = { sliceMs: 1000, idleSliceMaxMs: 1000, kicked: true };
 
+/**
+ * HLT waits in KVM (in-kernel irqchip) and input kicks; the host still comes back every 20 ms
+ * while the guest makes exits, at most every 40 ms while it makes none, for a board to look at
+ * the VM between slices: draw a screen, see whether the guest halted for good.
+ */
+export const WATCHED: Pacing = { sliceMs: 20, idleSliceMaxMs: 40, kicked: true };
+
 /** The clock is read every this many exits (an exit costs microseconds). */
 const CLOCK_EVERY = 16;
 /** Less time than this left in a slice is not worth entering the guest for. */

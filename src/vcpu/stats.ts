@@ -18,6 +18,8 @@ export class ExitStats {
   signals = 0;
   /** Port writes that waited in the coalesced ring instead of exiting (counted as I/O exits too). */
   coalesced = 0;
+  /** The id of the vCPU whose exit is being handled (the devices' calls come from it). */
+  handling = 0;
 
   countExit(reason: number): void {
     this.total++;

@@ -66,12 +66,41 @@ describe.skipIf(!hasKvm)("several vCPUs on the PC board", () => {
   }, 90_000);
 });
 
+describe.skipIf(!hasKvm)("several vCPUs in a plain guest (the course board)", () => {
+  // The same kernel without its multiboot header: an ELFCLASS32 plain guest, entered in protected mode.
+  test("--cpus 4: the MP table lists 4 processors; the APs start by INIT and SIPI and each counts in its own slot", async () => {
+    const r = await runVmm(["--cpus", "4", "--stats", smp("plain")], { timeoutMs: 60_000 });
+    expect(r.stdout).toBe("4\n1000\n1000\n1000\n3000\nsmp done\n");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("exits by vCPU: 0: 6, 1: 1000, 2: 1000, 3: 1000\n");
+  }, 90_000);
+
+  test("--cpus 1: no interrupt controller and no MP table (the kernel finds no processors); HLT ends the guest", async () => {
+    const r = await runVmm(["--stats", smp("plain")], { timeoutMs: 60_000 });
+    expect([r.stdout, r.status]).toEqual(["0\n0\nsmp done\n", 0]);
+    expect(r.stderr).toContain("    HLT: 1\n");
+  }, 90_000);
+
+  test("the boot vCPU halts with interrupts off while an AP spins forever: the VM ends with 0", async () => {
+    const r = await runVmm(["--cpus", "2", "--regs", smp("plain-spin")], { timeoutMs: 60_000 });
+    expect([r.stdout, r.status]).toEqual(["2\n1000\n1000\nsmp done\n", 0]);
+    expect(r.stderr.split("\n").filter((l) => /^vcpu \d:$/.test(l))).toEqual(["vcpu 0:", "vcpu 1:"]);
+  }, 90_000);
+
+  test("the console at port 0x42 is the course board's, not the PIT's (there is none with several vCPUs)", async () => {
+    const r = await runVmm(["--cpus", "2", guest("hello-32.elf")], { timeoutMs: 60_000 });
+    expect([r.stdout, r.status]).toEqual(["Hello, world!\nHello from protected mode\n", 0]);
+  }, 90_000);
+});
+
 describe("--cpus on the command line", () => {
   test("refused with one line and status 2 where it cannot apply", async () => {
     const cases: Array<[string[], string]> = [
       [["--cpus", "0", smp()], 'bad --cpus "0": a number of vCPUs from 1 to 255'],
       [["--cpus", "two", smp()], 'bad --cpus "two": a number of vCPUs from 1 to 255'],
-      [["--cpus", "2", guest("hello-32.elf")], "--cpus is for Linux and multiboot kernels: a plain guest has no interrupt controller to start other vCPUs with"],
+      [["--cpus", "2", "--mode", "real", "--load", "0xf0000", guest("hello-real.bin")],
+        `${guest("hello-real.bin")}: the image (0xf0000-0xf0051) overlaps the MP table at 0xf0000-0xf00fc: load it elsewhere`],
+      [["--cpus", "2", "-m", "512K", smp("plain")], "--cpus 2 needs guest RAM beyond 1 MiB (the MP table goes at 0xf0000) — raise --memory"],
       [["--cpus", "2", "--vm", smp(), "--vm", smp()], "--cpus goes with one VM: several VMs (--vm) run one vCPU each on one thread"],
       [["--cpus", "2", "--gdb", "0", smp()], "--gdb debugs one vCPU: leave out --cpus (or give --cpus 1)"],
     ];

@@ -120,6 +120,20 @@ describe("choosing the loader", () => {
     expect(PlainBoot.place({ file: classify("a", elf64()) }, mem()).mode).toBe("long");
     expect(() => PlainBoot.place({ file: classify("a", elf64()), mode: "real" }, mem())).toThrow("a: an ELFCLASS64 guest runs in long mode, not real");
   });
+
+  test("a range the machine reserves (the MP table with --cpus): the image may not overlap it, the boot area avoids it, the map reserves it", () => {
+    const table = { start: 0x11000, end: 0x11200, what: "the MP table" };
+    // The image's bss (0x10000-0x12000) reaches into the table.
+    expect(() => PlainBoot.place({ file: classify("a", elf64()) }, mem(), [table])).toThrow("a: the image (0x10000-0x12000) overlaps the MP table at 0x11000-0x11200: load it elsewhere");
+    // At the top of RAM, where the boot area would go: it moves below.
+    const top = { start: RAM - 0x1000, end: RAM, what: "a table" };
+    const free = PlainBoot.place({ file: classify("a", elf64()) }, mem());
+    expect(free.area.base + free.area.size).toBe(RAM);
+    const boot = PlainBoot.place({ file: classify("a", elf64()) }, mem(), [top]);
+    expect(boot.area.base + boot.area.size).toBeLessThanOrEqual(top.start);
+    expect(boot.memoryMap.at(-1)).toEqual({ base: boot.area.base, length: RAM - boot.area.base, type: 2 });
+    expect(boot.memoryMap.filter((e) => e.type === 1).every((e) => e.base + e.length <= boot.area.base)).toBe(true);
+  });
 });
 
 describe("PVH note", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import * as B from "../../src/arch/bios-data";
 import * as M from "../../src/arch/mptable";
+import { GuestMemory } from "../../src/memory/guest-memory";
 import { Cmos } from "../../src/devices/cmos";
 
 const sum = (b: Uint8Array) => b.reduce((s, x) => (s + x) & 0xff, 0);
@@ -14,6 +15,15 @@ describe("MP tables (MultiProcessor Specification 1.4)", () => {
     expect([f[8], f[9]]).toEqual([1, 4]);
     expect(sum(f)).toBe(0);
     expect([...f.subarray(11, 16)]).toEqual([0, 0, 0, 0, 0]); // feature bytes: table present, no IMCR
+  });
+
+  test("mpTableRange is exactly where writeMpTable writes, for 1 to 255 processors", () => {
+    for (const vcpus of [1, 4, 255]) {
+      const mem = GuestMemory.fromBuffers([{ gpa: 0, size: 0x100000 }]);
+      const used = M.writeMpTable(mem, { vcpus });
+      expect(M.mpTableRange({ vcpus })).toEqual({ start: 0xf0000, end: 0xf0000 + used });
+      expect(used).toBe(16 + 44 + 20 * vcpus + 8 * (2 + 15 + 2));
+    }
   });
 
   test("the configuration table, field by field: header, processors, ISA bus, IOAPIC, ISA IRQ n to pin n, LINT0/1", () => {
