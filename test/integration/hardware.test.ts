@@ -50,8 +50,6 @@ beforeAll(async () => {
   for (const n of [2, 4]) SECTIONS[`linux-cpus-${n}`] = `${vmm} -m 256M --cpus ${n} --kernel ${kernel} --initrd ${smpInit}`;
   // The PC board by interrupts: this machine's software KVM cannot emulate the kernel's IRET.
   SECTIONS["pc-irq"] = `sh test/pc/run-irq.sh ${vmm}`;
-  // Several vCPUs on our own SMP kernel, as test/integration/smp.test.ts does where /dev/kvm is usable.
-  SECTIONS["smp"] = `${hardwareKvm.how === "nested" ? "taskset -c 1 " : ""}node_modules/.bin/bun test test/integration/smp.test.ts`;
   if (xv6.available) {
     const { kernel: xv6Kernel, fsImg } = buildXv6();
     SECTIONS["xv6"] = `node_modules/.bin/bun test/pc/drive-xv6.ts ${fsImg} ${vmm} -m 512M --console serial ${xv6Kernel}`;
@@ -60,19 +58,22 @@ beforeAll(async () => {
   SECTIONS["linux-gdb"] = `node_modules/.bin/bun test/linux/gdb-linux.ts ./dist/microvmm ${vmlinux} ${kallsyms} ${busyboxInitramfs("boot", "reboot -f")}`;
   SECTIONS["linux-session"] = `node_modules/.bin/bun test/linux/drive.ts session ${shell} --stats`;
   for (const scenario of ["quit", "sigterm"]) SECTIONS[`linux-${scenario}`] = `node_modules/.bin/bun test/linux/drive.ts ${scenario} ${shell}`;
-  // One line: the runner quotes it. A Linux section that never reached init or broke off
-  // (drive.ts says "failed:") is tried once more (see the note at the top); the retry is reported.
-  // xv6 is given longer: it is slow there, not stuck (test/pc/drive-xv6.ts says why).
-  const section = ([name, cmd]: [string, string]) => `echo "=== ${name}"; t0=$(date +%s); ` + (name.startsWith("linux-")
-    ? `for try in 1 2; do timeout 90 ${cmd} > /tmp/section.out 2>&1; st=$?; ` +
-      `grep -q ^MICROVMM-INIT-OK /tmp/section.out && ! grep -q ^failed: /tmp/section.out && break; echo "=== retried: $(tail -c 400 /tmp/section.out | tr '\\n' ' ')"; done; ` +
-      `cat /tmp/section.out`
-    : `timeout ${name.startsWith("xv6") ? 400 : 150} ${cmd} 2>&1; st=$?`) + `; echo "=== took $(($(date +%s) - t0)) s"; echo "=== status $st"`;
+  // One line: the runner quotes it. A Linux section that never reached init or broke off, or an
+  // xv6 session that broke off (the drivers say "failed:"), is tried once more (see the note at the
+  // top); the retry is reported. xv6 is given longer: it is slow there, not stuck (drive-xv6.ts).
+  const retried = (limit: number, cmd: string, ok: string) =>
+    `for try in 1 2; do timeout ${limit} ${cmd} > /tmp/section.out 2>&1; st=$?; ` +
+    `${ok} && ! grep -q ^failed: /tmp/section.out && break; echo "=== retried: $(tail -c 400 /tmp/section.out | tr '\\n' ' ')"; done; ` +
+    `cat /tmp/section.out`;
+  const section = ([name, cmd]: [string, string]) => `echo "=== ${name}"; t0=$(date +%s); ` +
+    (name.startsWith("linux-") ? retried(90, cmd, "grep -q ^MICROVMM-INIT-OK /tmp/section.out")
+      : name === "xv6" ? retried(400, cmd, "[ $st -eq 0 ]")
+      : `timeout 150 ${cmd} 2>&1; st=$?`) + `; echo "=== took $(($(date +%s) - t0)) s"; echo "=== status $st"`;
   // In turn, every guest on the same CPU: with guests on both of the nested machine's CPUs at
   // once, that machine itself was seen to end mid-run.
   const script = Object.entries(SECTIONS).map(section).join("; ");
-  // Room in the nested machine for a 4 GiB guest beside everything else.
-  const r = await runHardware(["sh", "-c", script], 1200, 7168);
+  // Room in the nested machine for a 4 GiB guest beside everything else; time for one retry of xv6.
+  const r = await runHardware(["sh", "-c", script], 1500, 7168);
   const took: string[] = [];
   for (const m of r.stdout.matchAll(/=== (\S+)\n([\s\S]*?)=== status (\d+)\n/g)) {
     const lines = m[2]!.split("\n").slice(0, -1);
@@ -82,7 +83,14 @@ beforeAll(async () => {
   }
   console.log(`hardware sections took: ${took.join(", ")}`);
   if (results.size !== Object.keys(SECTIONS).length) throw new Error(`hardware run incomplete (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
-}, 2_600_000); // two tries of the machine (1200 s each, see runHardware)
+  // Several vCPUs on our own SMP kernel, as test/integration/smp.test.ts does where /dev/kvm is
+  // usable, in a nested machine of its own: there, now and then (3 times in some 90 VMs with a
+  // spinning AP) the nested machine's CPU locks up while such a VM ends, and nothing inside runs
+  // again. Alone, that machine costs a short time limit and a retry, not the whole run's. On
+  // hardware KVM it has not been seen.
+  const smp = await runHardware(["sh", "-c", `${hardwareKvm.how === "nested" ? "taskset -c 1 " : ""}node_modules/.bin/bun test test/integration/smp.test.ts 2>&1`], 180);
+  results.set("smp", { status: smp.status, lines: smp.stdout.split("\n") });
+}, 3_600_000); // two tries of each machine (1500 s and 180 s, see runHardware)
 
 describe.skipIf(skip)(`on hardware-style KVM (${hardwareKvm.how})${skip ? ` — skipped: ${hardwareKvm.why}` : ""}`, () => {
   for (const name of ["paged-raw", "paged-elf"]) {
@@ -121,7 +129,7 @@ describe.skipIf(skip)(`several vCPUs, on hardware-style KVM (${hardwareKvm.how})
   test("our SMP kernel's tests (test/integration/smp.test.ts) all pass there", () => {
     const r = results.get("smp")!;
     const plain = r.lines.map((l) => l.replace(/\x1b\[[0-9;]*m/g, "")); // bun test may colour its report
-    expect(plain.filter((l) => /^\(fail\)|^ *\d+ (pass|fail|skip)$/.test(l)).map((l) => l.trim())).toEqual(["7 pass", "0 fail"]);
+    expect(plain.filter((l) => /^\(fail\)|^ *\d+ (pass|fail|skip)$/.test(l)).map((l) => l.trim())).toEqual(["11 pass", "0 fail"]);
     expect(r.status).toBe(0);
   });
 
@@ -144,10 +152,12 @@ describe.skipIf(skip || !xv6.available)(`xv6 on the PC board, on hardware-style 
   test("xv6 boots to its shell with fs.img as the IDE slave; `ls` lists README; `cat README | wc` says 50 329 2286", () => {
     const l = lines();
     console.log(l.filter((x) => x.startsWith("prompt after")).join("; "));
+    // First what went wrong, if anything: the driver's "failed:" lines, or how the section ended.
+    const status = results.get("xv6")!.status;
+    expect([...l.filter((x) => x.startsWith("failed:")), ...(status === 0 ? [] : [`status ${status}, after: ${l.slice(-6).join(" | ")}`])]).toEqual([]);
     expect(l.filter((x) => x.startsWith("prompt after")).length).toBe(2);
     expect(l).toContainEqual(expect.stringMatching(/^ls: README +2 2 2286$/));
     expect(l).toContain("cat README | wc: 50 329 2286 ");
-    expect(l.filter((x) => x.startsWith("failed:"))).toEqual([]);
   });
 
   test("what `echo hi > f` wrote to the IDE disk is there at the next boot of the same image", () => {
