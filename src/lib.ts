@@ -79,7 +79,6 @@ export class VirtualMachine {
     const memorySize = config.memory === undefined ? DEFAULT_MEMORY_SIZE : parseSize(typeof config.memory === "number" ? `${config.memory}B` : config.memory);
     const file = typeof config.guest === "string" ? readGuestFile(config.guest, "guest") : classify("guest image", config.guest);
     const plan = planGuest(file, config);
-    if (plan.kind === "linux" && (config.disks?.length ?? 0) > 0) throw new BadInputError("disks are for plain guests (the paravirtual disk); a Linux kernel has no disk device yet");
     const warn = config.onWarning ?? (() => {});
     this.input = config.input === undefined ? undefined : new BufferedKeys(config.input);
     this.drives = (config.disks ?? []).map((d) => DiskImage.open(typeof d === "string" ? { path: d, readOnly: false } : { path: d.path, readOnly: d.readOnly ?? false }));

@@ -158,7 +158,6 @@ function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
   if (linux) {
     if (plans.length > 1) throw new BadInputError("a Linux kernel runs alone: not with --vm");
     const v = o.vms[0]!;
-    if (v.disks.length > 0) throw new BadInputError("--disk is for plain guests (the paravirtual disk); a Linux kernel has no disk device yet");
     if (v.noHostAddresses) throw new BadInputError("--no-host-addresses is for plain guests (hypercall 0xEF); a Linux kernel makes no hypercalls");
     if (v.debugExit) throw new BadInputError("--debug-exit is for plain and multiboot guests; a Linux kernel powers off or reboots");
     if (v.mode !== undefined || v.load !== undefined || v.entry !== undefined) {

@@ -4,7 +4,7 @@
 // falls back to the 8259 PIC with the PIT ticking at HZ: no local APIC timer, no tickless idle.
 // KVM's default routing wires ISA IRQ n to IOAPIC pin n, which is what a kernel assumes without
 // an interrupt source override, so only the SCI gets one (ACPI's default for it is active-low).
-// The DSDT defines only \_S5 (the soft-off sleep type). The FADT is the ACPI 1.0 kind (revision 1),
+// The DSDT defines \_S5 (the soft-off sleep type) and the virtio-mmio devices, if any. The FADT is the ACPI 1.0 kind (revision 1),
 // not hardware-reduced, so the legacy PIC/PIT setup stays as it is; it points at PM1a event and
 // control blocks (devices/acpi-pm.ts), and the kernel's ACPI power-off writes SLP_TYP = 5 with
 // SLP_EN to PM1a_CNT. ACPI is always on (SMI_CMD = 0): there is no SMM to hand over from.
@@ -12,6 +12,7 @@
 // the kernel's scan of 0xE0000-0xFFFFF finds it, and also given in boot_params.acpi_rsdp_addr.
 import { ascii, checksum8 } from "../binary/checksum";
 import type { GuestMemory } from "../memory/guest-memory";
+import * as aml from "./aml";
 import { ACPI_BASE, IOAPIC_ADDR, LAPIC_ADDR } from "./layout";
 
 /** What the tables describe that the board decides: its vCPUs, and where its power-management blocks and SCI are. */
@@ -22,6 +23,8 @@ export interface AcpiBoard {
   /** PM1a control block: 2 ports. */
   pm1aCntPort: number;
   sciIrq: number;
+  /** virtio-mmio devices, described in the DSDT. */
+  virtio?: readonly VirtioSlot[];
 }
 /** KVM's IOAPIC resets with ID 0 and has 24 pins (GSI 0-23). */
 export const IOAPIC_ID = 0;
@@ -40,9 +43,8 @@ const RSDP_OFF = 0x000;
 const RSDT_OFF = 0x040;
 const FADT_OFF = 0x080;
 const FACS_OFF = 0x140; // 64-byte aligned
-const DSDT_OFF = 0x180;
-const MADT_OFF = 0x1c0;
-/** Room for a MADT with 255 processors (8 bytes each), the most xAPIC IDs allow. */
+const MADT_OFF = 0x180;
+/** Room for a MADT with 255 processors (8 bytes each), the most xAPIC IDs allow, then the DSDT. */
 export const ACPI_AREA_SIZE = 0x1000;
 
 // MADT entry types and flags (ACPI 6.5, 5.2.12).
@@ -54,8 +56,29 @@ const LAPIC_ENABLED = 1;
 const MPS_ACTIVE_HIGH = 0b01;
 const MPS_LEVEL = 0b11 << 2;
 
-/** AML: Name (_S5_, Package (2) { 5, 0 }). */
-const S5_AML = Uint8Array.of(0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x05, 0x02, 0x0a, S5_SLP_TYP, 0x00);
+/** A virtio-mmio device as the DSDT describes it: its register page and its interrupt. */
+export interface VirtioSlot { base: number; size: number; gsi: number }
+
+/**
+ * The DSDT's definitions: \_S5 (soft-off) and, under \_SB, each virtio-mmio device the way QEMU's
+ * microvm describes them (_HID LNRO0005, the registers, a level-triggered GSI), which is how a
+ * kernel whose virtio_mmio driver takes no command-line devices finds them.
+ */
+export function dsdtBody(virtio: readonly VirtioSlot[]): Uint8Array {
+  const s5 = aml.name("_S5_", aml.pkg([aml.integer(S5_SLP_TYP), aml.integer(0)]));
+  if (virtio.length === 0) return s5;
+  const devices = virtio.map((v, i) => aml.device(`VR${i.toString(16).toUpperCase().padStart(2, "0")}`, [
+    aml.name("_HID", aml.string("LNRO0005")),
+    aml.name("_UID", aml.integer(i)),
+    aml.name("_CCA", aml.integer(1)), // cache-coherent DMA
+    aml.name("_CRS", aml.resourceTemplate([aml.memory32Fixed(v.base, v.size), aml.levelInterrupt(v.gsi)])),
+  ]));
+  const sb = aml.scope("\\_SB_", devices);
+  const out = new Uint8Array(s5.length + sb.length);
+  out.set(s5);
+  out.set(sb, s5.length);
+  return out;
+}
 
 
 
@@ -102,13 +125,17 @@ export function writeAcpiTables(memory: GuestMemory, board: AcpiBoard): number {
   const { vcpus, sciIrq } = board;
   const area = new Uint8Array(ACPI_AREA_SIZE);
   const put = (off: number, bytes: Uint8Array) => area.set(bytes, off);
+  const madt = table("APIC", 1, madtBody(vcpus, sciIrq));
+  const dsdt = table("DSDT", 1, dsdtBody(board.virtio ?? []));
+  const dsdtOff = Math.ceil((MADT_OFF + madt.length) / 16) * 16;
+  if (dsdtOff + dsdt.length > ACPI_AREA_SIZE) throw new Error(`ACPI tables for ${vcpus} vCPUs and ${board.virtio?.length ?? 0} virtio devices do not fit`);
 
   // FADT, revision 1 (116 bytes).
   const fadt = new Uint8Array(116 - HEADER);
   const f = new DataView(fadt.buffer);
   const at = (fadtOffset: number) => fadtOffset - HEADER;
   f.setUint32(at(36), ACPI_BASE + FACS_OFF, true); // FIRMWARE_CTRL
-  f.setUint32(at(40), ACPI_BASE + DSDT_OFF, true); // DSDT
+  f.setUint32(at(40), ACPI_BASE + dsdtOff, true); // DSDT
   f.setUint16(at(46), sciIrq, true); // SCI_INT
   f.setUint32(at(48), 0, true); // SMI_CMD: none, ACPI is always on
   f.setUint32(at(56), board.pm1aEvtPort, true); // PM1a_EVT_BLK
@@ -124,11 +151,8 @@ export function writeAcpiTables(memory: GuestMemory, board: AcpiBoard): number {
   new DataView(facs.buffer).setUint32(4, 64, true);
   put(FACS_OFF, facs);
 
-  put(DSDT_OFF, table("DSDT", 1, S5_AML));
-
-  const madt = table("APIC", 1, madtBody(vcpus, sciIrq));
-  if (MADT_OFF + madt.length > ACPI_AREA_SIZE) throw new Error(`MADT for ${vcpus} vCPUs does not fit`);
   put(MADT_OFF, madt);
+  put(dsdtOff, dsdt);
 
   // RSDT: the FADT and the MADT.
   const rsdt = new Uint8Array(8);

@@ -15,6 +15,10 @@ export const MAX_MEMORY_SIZE = 512 * 2 ** 30;
 export const MMIO_HOLE_START = 0xc000_0000;
 export const MMIO_HOLE_END = 0x1_0000_0000;
 
+/** virtio-mmio devices (Linux board): one register page each from here, in the MMIO hole (never RAM). */
+export const VIRTIO_MMIO_BASE = 0xd000_0000;
+export const VIRTIO_MMIO_STRIDE = 0x1000;
+
 /** The local APIC (each vCPU's, at its architectural reset base) and the IOAPIC KVM emulates. */
 export const LAPIC_ADDR = 0xfee0_0000;
 export const IOAPIC_ADDR = 0xfec0_0000;

@@ -1,8 +1,12 @@
 // The Linux board: KVM's in-kernel PIC/IOAPIC/LAPIC and PIT (the core makes them), a 16550A on
 // COM1 (IRQ 4) for the console, an i8042 for reset, a CMOS clock, ACPI PM1a blocks for power-off
 // (described by the ACPI tables the machine writes from LINUX_ACPI), and quiet answers to the
-// legacy ports a kernel probes. Only this file knows these port numbers.
-import type { AcpiBoard } from "../arch/acpi";
+// legacy ports a kernel probes, and virtio-mmio devices (a disk per --disk, the entropy device),
+// each at its page from VIRTIO_MMIO_BASE with IOAPIC pin 16, 17, … (above the ISA IRQs, so no
+// 8259 shares them), described in the DSDT. Only this file knows these port numbers and IRQs.
+import type { AcpiBoard, VirtioSlot } from "../arch/acpi";
+import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_STRIDE } from "../arch/layout";
+import { VIRTIO_MMIO_SIZE, VirtioMmio, type VirtioDevice } from "../virtio/mmio";
 import { ExitStatus } from "../errors";
 import type { VmCore } from "../core/vm";
 import type { VmStop } from "../core/stop";
@@ -22,6 +26,15 @@ export const I8042_PORT = 0x60; // 0x60 data … 0x64 command (0x61 belongs to t
 export const PM1A_EVT_PORT = 0x600; // 4 bytes: PM1 status (2), PM1 enable (2)
 export const PM1A_CNT_PORT = 0x604; // 2 bytes: PM1 control
 export const SCI_IRQ = 9;
+/** The first virtio device's GSI; KVM's IOAPIC has pins up to 23. */
+export const VIRTIO_GSI_BASE = 16;
+export const MAX_VIRTIO_DEVICES = 8;
+
+/** Where virtio device i sits and which GSI it raises. */
+export function virtioSlots(count: number): VirtioSlot[] {
+  if (count > MAX_VIRTIO_DEVICES) throw new Error(`at most ${MAX_VIRTIO_DEVICES} virtio devices`);
+  return Array.from({ length: count }, (_, i) => ({ base: VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE, size: VIRTIO_MMIO_SIZE, gsi: VIRTIO_GSI_BASE + i }));
+}
 
 /** Legacy ports a kernel probes, answered quietly like absent hardware. */
 export const QUIET_PORTS: ReadonlyArray<{ base: number; length: number; why: string }> = [
@@ -47,6 +60,8 @@ export interface LinuxWiring {
   output: (bytes: Uint8Array) => void;
   /** Host keys; the UART pulls more when the guest has read its receive FIFO empty. */
   input?: KeySource;
+  /** virtio devices, each on its transport at the next slot (virtioSlots), named for --stats. */
+  virtio?: ReadonlyArray<{ name: string; device: VirtioDevice & { stats: object } }>;
 }
 
 export class LinuxBoard implements Board {
@@ -56,6 +71,7 @@ export class LinuxBoard implements Board {
   readonly keys: KeySink;
   private readonly panic = new PanicWatch();
   private readonly byte = new Uint8Array(1);
+  readonly virtio: Array<{ name: string; transport: VirtioMmio; device: VirtioDevice & { stats: object } }> = [];
 
   constructor(core: VmCore, w: LinuxWiring) {
     const serial = new Serial((b) => {
@@ -75,15 +91,24 @@ export class LinuxBoard implements Board {
     }));
     const quiet = new Quiet();
     for (const q of QUIET_PORTS) ports.insert(q.base, q.length, "quiet", quiet);
+    const devices = w.virtio ?? [];
+    virtioSlots(devices.length).forEach((slot, i) => {
+      const { name, device } = devices[i]!;
+      const transport = new VirtioMmio(core.memory, device, (level) => core.irqLine(slot.gsi, level), core.reports.of(`virtio ${name}`));
+      core.mmio.insert(slot.base, slot.size, `virtio ${name}`, transport);
+      this.virtio.push({ name, transport, device });
+    });
   }
 
   finish(): void {}
 
   stats(): StatsPart {
     const c = this.serial.counts;
+    const virtio = this.virtio.map((v) => ({ name: v.name, ...v.transport.stats, ...v.device.stats }));
     return {
-      json: { serial: { ...c } },
-      lines: [`  serial: ${c.transmitted} bytes sent, ${c.received} received, ${c.overruns} overruns`],
+      json: { serial: { ...c }, virtio },
+      lines: [`  serial: ${c.transmitted} bytes sent, ${c.received} received, ${c.overruns} overruns`,
+        ...virtio.map(({ name, ...counts }) => `  virtio ${name}: ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ")}`)],
     };
   }
 

@@ -4,7 +4,10 @@
 import { writeAcpiTables } from "../arch/acpi";
 import { LEGACY_HOLE_END } from "../arch/layout";
 import { LinuxBoot, type LinuxBootOptions } from "../boot/linux";
-import { LINUX_ACPI, LinuxBoard, type LinuxWiring } from "../boards/linux";
+import { LINUX_ACPI, LinuxBoard, MAX_VIRTIO_DEVICES, virtioSlots, type LinuxWiring } from "../boards/linux";
+import type { BlockBackend } from "../devices/pv-block";
+import { VirtioBlk } from "../virtio/blk";
+import { VirtioRng } from "../virtio/rng";
 import { BadInputError } from "../errors";
 import { Machine, type MachineBasics } from "../machine";
 
@@ -13,27 +16,38 @@ import { Machine, type MachineBasics } from "../machine";
  *   console=ttyS0      the kernel's console is our 16550A
  *   reboot=k           reboot through the i8042's reset pulse, which ends the VM
  *   panic=1            on panic, reboot (so end the VM) after 1 s instead of hanging
- *   pci=off            there is no PCI bus: skip probing it
- *   nomodules          everything the machine needs is built in
+ *   pci=off            there is no PCI bus: skip probing it (virtio devices are in the DSDT)
  *   8250.nr_uarts=1    one UART: do not probe COM2-4
  *   i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd   a bare controller: no mouse, no mux,
  *                      no PnP lookup, no keyboard commands to wait on
  *   no_timer_check     skip the IOAPIC timer check, unreliable under virtualization
  */
-export const DEFAULT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off nomodules 8250.nr_uarts=1 " +
+export const DEFAULT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off 8250.nr_uarts=1 " +
   "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd no_timer_check";
 
-export type LinuxOptions = MachineBasics & LinuxWiring & Omit<LinuxBootOptions, "rsdp">;
+export type LinuxOptions = MachineBasics & Omit<LinuxWiring, "virtio"> & Omit<LinuxBootOptions, "rsdp"> & {
+  /** Disks (--disk), each a virtio-blk device: /dev/vda, /dev/vdb, … in this order. The caller opens and closes them. */
+  drives?: readonly BlockBackend[];
+};
 
 export type LinuxMachine = Machine & { readonly board: LinuxBoard; readonly boot: LinuxBoot };
 
 export function createLinuxMachine(o: LinuxOptions): LinuxMachine {
+  const drives = o.drives ?? [];
+  // The disks, then the entropy device (virtio-rng: the kernel's random pool is seeded at boot).
+  if (drives.length + 1 > MAX_VIRTIO_DEVICES) throw new BadInputError(`at most ${MAX_VIRTIO_DEVICES - 1} disks for a Linux kernel`);
   return Machine.build({ ...o, irqchip: true, hugePages: true }, (memory) => {
     if (!memory.contains(0, LEGACY_HOLE_END)) {
       throw new BadInputError("Linux needs guest RAM beyond 1 MiB (boot pages, ACPI tables, the kernel) — raise --memory");
     }
     // The tables describe the board; the boot information points at their RSDP.
-    const rsdp = writeAcpiTables(memory, { ...LINUX_ACPI, vcpus: o.cpus ?? 1 });
+    const rsdp = writeAcpiTables(memory, { ...LINUX_ACPI, vcpus: o.cpus ?? 1, virtio: virtioSlots(drives.length + 1) });
     return LinuxBoot.place(memory, { ...o, rsdp });
-  }, (core) => new LinuxBoard(core, o));
+  }, (core) => new LinuxBoard(core, {
+    ...o,
+    virtio: [
+      ...drives.map((d, i) => ({ name: `blk${i}`, device: new VirtioBlk(core.memory, d, `microvmm-disk${i}`, core.reports.of(`virtio blk${i}`)) })),
+      { name: "rng", device: new VirtioRng(core.memory) },
+    ],
+  }));
 }

@@ -1,4 +1,6 @@
 // The ACPI tables read back the way a kernel walks them, and the PM1 control register.
+import * as aml from "../../src/arch/aml";
+import { dsdtBody } from "../../src/arch/acpi";
 import { describe, expect, test } from "bun:test";
 import { writeAcpiTables } from "../../src/arch/acpi";
 import { ACPI_BASE, IOAPIC_ADDR, LAPIC_ADDR } from "../../src/arch/layout";
@@ -73,5 +75,32 @@ describe("PM1a control", () => {
     expect(off).toBe(0);
     pm.write(0, 2, (5 << 10) | (1 << 13));
     expect(off).toBe(1);
+  });
+});
+
+describe("AML for the DSDT", () => {
+  test("PkgLength: one byte below 64, then a nibble and whole bytes", () => {
+    expect([...aml.pkgLength(10)]).toEqual([11]);
+    expect([...aml.pkgLength(62)]).toEqual([63]);
+    expect([...aml.pkgLength(63)]).toEqual([0x41, 0x04]); // 65 = 0x041
+    expect([...aml.pkgLength(0x1000)]).toEqual([0x83, 0x00, 0x01]); // 0x1003 does not fit 12 bits
+  });
+
+  test("\\_S5 alone without virtio devices; with them, each LNRO0005 device under \\_SB with its registers and level GSI", () => {
+    expect([...dsdtBody([])]).toEqual([0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00]);
+    const b = dsdtBody([{ base: 0xd0000000, size: 0x200, gsi: 16 }, { base: 0xd0001000, size: 0x200, gsi: 17 }]);
+    const text = Buffer.from(b).toString("latin1");
+    expect([b[11], b[12]! >> 6, text.slice(14, 19)]).toEqual([0x10, 1, "\\_SB_"]); // Scope (\_SB), a 2-byte PkgLength
+    expect(text.split("LNRO0005").length - 1).toBe(2);
+    // Device (VR01): ExtOp DeviceOp PkgLength (2 bytes) "VR01", then its names.
+    const dev = text.indexOf("VR01");
+    expect([b[dev - 4], b[dev - 3], b[dev - 2]! >> 6]).toEqual([0x5b, 0x82, 1]);
+    // Its _CRS: Memory32Fixed (ReadWrite, 0xd0001000, 0x200), Interrupt (Consumer, Level, ActiveHigh, Exclusive) {17}, end tag.
+    const crs = b.subarray(text.indexOf("\x86", dev));
+    expect([...crs.subarray(0, 12)]).toEqual([0x86, 9, 0, 1, 0x00, 0x10, 0x00, 0xd0, 0x00, 0x02, 0, 0]);
+    expect([...crs.subarray(12, 23)]).toEqual([0x89, 6, 0, 1, 1, 17, 0, 0, 0, 0x79, 0]);
+    // Every package length is consistent: the scope's covers the rest of the body.
+    const scopeLen = (b[12]! & 0x0f) | (b[13]! << 4);
+    expect(12 + scopeLen).toBe(b.length);
   });
 });

@@ -1,0 +1,424 @@
+// The split virtqueue, the virtio-mmio transport and virtio-rng against a driver played by hand in
+// fake guest RAM: the negotiation a Linux driver does, requests and their used entries, interrupt
+// suppression both ways, and a hostile driver's every kind of broken queue.
+import { describe, expect, test } from "bun:test";
+import { GuestMemory } from "../../src/memory/guest-memory";
+import * as M from "../../src/virtio/mmio";
+import { QueueError, VirtQueue, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from "../../src/virtio/queue";
+import { VirtioRng } from "../../src/virtio/rng";
+import { VirtioBlk } from "../../src/virtio/blk";
+
+const RAM = 0x100000;
+const DESC = 0x1000, AVAIL = 0x2000, USED = 0x3000;
+
+function ram() {
+  const memory = GuestMemory.fromBuffers([{ gpa: 0, size: RAM }]);
+  const view = new DataView(memory.slice(0, RAM).buffer, memory.slice(0, RAM).byteOffset, RAM);
+  return { memory, view };
+}
+
+/** The driver's side of one queue of `size` entries at DESC/AVAIL/USED. */
+function driver(view: DataView, size: number) {
+  let avail = 0;
+  return {
+    desc(i: number, addr: number, len: number, flags = 0, next = 0, table = DESC) {
+      const at = table + 16 * i;
+      view.setBigUint64(at, BigInt(addr), true);
+      view.setUint32(at + 8, len, true);
+      view.setUint16(at + 12, flags, true);
+      view.setUint16(at + 14, next, true);
+    },
+    offer(head: number) {
+      view.setUint16(AVAIL + 4 + 2 * (avail % size), head, true);
+      avail = (avail + 1) & 0xffff;
+      view.setUint16(AVAIL + 2, avail, true);
+    },
+    setAvailIdx(v: number) { view.setUint16(AVAIL + 2, v, true); },
+    usedIdx: () => view.getUint16(USED + 2, true),
+    used: (i: number) => [view.getUint32(USED + 4 + 8 * (i % size), true), view.getUint32(USED + 8 + 8 * (i % size), true)],
+    /** used_event, in the available ring after its entries (EVENT_IDX). */
+    setUsedEvent(v: number) { view.setUint16(AVAIL + 4 + 2 * size, v, true); },
+    availEvent: () => view.getUint16(USED + 4 + 8 * size, true),
+  };
+}
+
+function queue(memory: GuestMemory, size = 8) {
+  const q = new VirtQueue(memory, size);
+  q.descAddr = DESC; q.driverAddr = AVAIL; q.deviceAddr = USED;
+  q.activate();
+  return q;
+}
+
+describe("split virtqueue", () => {
+  test("a chain of readable then writable buffers comes out whole; push fills the used ring", () => {
+    const { memory, view } = ram();
+    const d = driver(view, 8);
+    const q = queue(memory);
+    expect(q.pop()).toBeUndefined();
+    d.desc(3, 0x10000, 16, VIRTQ_DESC_F_NEXT, 5);
+    d.desc(5, 0x20000, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+    d.desc(1, 0x30000, 1, VIRTQ_DESC_F_WRITE);
+    d.offer(3);
+    expect(q.pop()).toEqual({ head: 3, readable: [{ gpa: 0x10000, len: 16 }], writable: [{ gpa: 0x20000, len: 512 }, { gpa: 0x30000, len: 1 }], writableBytes: 513 });
+    expect(q.pop()).toBeUndefined();
+    q.push(3, 513);
+    expect(d.usedIdx()).toBe(1);
+    expect(d.used(0)).toEqual([3, 513]);
+  });
+
+  test("an indirect table: its descriptors are the chain", () => {
+    const { memory, view } = ram();
+    const d = driver(view, 8);
+    const q = queue(memory);
+    const table = 0x8000;
+    d.desc(0, 0x10000, 8, VIRTQ_DESC_F_NEXT, 1, table);
+    d.desc(1, 0x11000, 4096, VIRTQ_DESC_F_WRITE, 0, table);
+    d.desc(2, table, 32, VIRTQ_DESC_F_INDIRECT);
+    d.offer(2);
+    expect(q.pop()).toEqual({ head: 2, readable: [{ gpa: 0x10000, len: 8 }], writable: [{ gpa: 0x11000, len: 4096 }], writableBytes: 4096 });
+  });
+
+  test("the indices wrap at 2^16", () => {
+    const { memory, view } = ram();
+    const d = driver(view, 4);
+    const q = queue(memory, 4);
+    d.desc(0, 0x10000, 1, VIRTQ_DESC_F_WRITE);
+    for (let i = 0; i < 70000; i++) {
+      d.offer(0);
+      expect(q.pop()?.head).toBe(0);
+      q.push(0, 1);
+    }
+    expect(d.usedIdx()).toBe(70000 & 0xffff);
+  });
+
+  test("without EVENT_IDX: an interrupt per batch unless the driver set NO_INTERRUPT", () => {
+    const { memory, view } = ram();
+    const d = driver(view, 8);
+    const q = queue(memory);
+    expect(q.needsInterrupt()).toBe(false); // nothing returned yet
+    d.desc(0, 0x10000, 1, VIRTQ_DESC_F_WRITE);
+    d.offer(0); q.pop(); q.push(0, 1);
+    expect(q.needsInterrupt()).toBe(true);
+    view.setUint16(AVAIL, 1, true); // VIRTQ_AVAIL_F_NO_INTERRUPT
+    d.offer(0); q.pop(); q.push(0, 1);
+    expect(q.needsInterrupt()).toBe(false);
+  });
+
+  test("with EVENT_IDX: an interrupt only once the used index passes used_event; avail_event follows the device", () => {
+    const { memory, view } = ram();
+    const d = driver(view, 8);
+    const q = new VirtQueue(memory, 8);
+    q.descAddr = DESC; q.driverAddr = AVAIL; q.deviceAddr = USED; q.eventIdx = true;
+    q.activate();
+    d.desc(0, 0x10000, 1, VIRTQ_DESC_F_WRITE);
+    d.setUsedEvent(2); // interrupt me when entry 2 (the third) is used
+    for (let i = 0; i < 3; i++) d.offer(0);
+    const interrupts: boolean[] = [];
+    for (let i = 0; i < 3; i++) {
+      q.pop();
+      q.push(0, 1);
+      interrupts.push(q.needsInterrupt());
+    }
+    expect(interrupts).toEqual([false, false, true]);
+    expect(d.availEvent()).toBe(3);
+  });
+
+  describe("a hostile driver: QueueError, nothing outside RAM touched", () => {
+    const cases: Array<[string, (d: ReturnType<typeof driver>, view: DataView) => void, string]> = [
+      ["a head index past the queue", (d) => d.offer(8), "descriptor index 8 is outside the queue of 8"],
+      ["a chain that loops", (d) => { d.desc(0, 0x10000, 1, VIRTQ_DESC_F_NEXT, 1); d.desc(1, 0x10000, 1, VIRTQ_DESC_F_NEXT, 0); d.offer(0); },
+        "the chain at 0 is longer than 8 descriptors (a loop?)"],
+      ["a next index past the queue", (d) => { d.desc(0, 0x10000, 1, VIRTQ_DESC_F_NEXT, 9); d.offer(0); }, "descriptor 0 points past the queue (next 9, chain 0)"],
+      ["a buffer past the end of RAM", (d) => { d.desc(0, RAM - 8, 16); d.offer(0); }, "a buffer at 0xffff8+16 is not in guest RAM (chain 0)"],
+      ["a buffer at 2^64 - 1", (d, v) => { d.desc(0, 0, 4096); v.setBigUint64(DESC, 0xffffffffffffffffn, true); d.offer(0); },
+        "a buffer at 0x10000000000000000+4096 is not in guest RAM (chain 0)"],
+      ["a length that wraps past 2^32", (d) => { d.desc(0, 0x10000, 0xffffffff); d.offer(0); }, "a buffer at 0x10000+4294967295 is not in guest RAM (chain 0)"],
+      ["readable after writable", (d) => { d.desc(0, 0x10000, 1, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1); d.desc(1, 0x10000, 1); d.offer(0); },
+        "a device-readable buffer after a writable one (chain 0)"],
+      ["an indirect table inside an indirect table", (d) => { d.desc(0, 0x8000, 16, VIRTQ_DESC_F_INDIRECT, 0, 0x8000); d.desc(0, 0x8000, 16, VIRTQ_DESC_F_INDIRECT); d.offer(0); },
+        "an indirect descriptor inside an indirect table (chain 0)"],
+      ["an indirect table of 17 bytes", (d) => { d.desc(0, 0x8000, 17, VIRTQ_DESC_F_INDIRECT); d.offer(0); }, "an indirect table of 17 bytes (chain 0)"],
+      ["an indirect table outside RAM", (d) => { d.desc(0, RAM, 16, VIRTQ_DESC_F_INDIRECT); d.offer(0); }, "the indirect table at 0x100000+16 is not in guest RAM"],
+      ["an indirect table that loops", (d) => { d.desc(0, 0x10000, 1, VIRTQ_DESC_F_NEXT, 0, 0x8000); d.desc(0, 0x8000, 16, VIRTQ_DESC_F_INDIRECT); d.offer(0); },
+        "the chain at 0 is longer than 1 descriptors (a loop?)"],
+      ["INDIRECT with NEXT", (d) => { d.desc(0, 0x8000, 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1); d.offer(0); }, "an indirect descriptor with NEXT set (chain 0)"],
+      ["an available index far ahead", (d) => d.setAvailIdx(100), "the available index 100 is 100 ahead of the device's 0, more than the queue's 8"],
+    ];
+    for (const [name, make, message] of cases) {
+      test(name, () => {
+        const { memory, view } = ram();
+        const d = driver(view, 8);
+        const q = queue(memory);
+        make(d, view);
+        expect(() => q.pop()).toThrow(new QueueError(message));
+      });
+    }
+
+    test("areas outside RAM, sizes that are not powers of two, misaligned rings: refused at QueueReady", () => {
+      const { memory } = ram();
+      const bad: Array<[Partial<VirtQueue>, string]> = [
+        [{ size: 6 }, "queue size 6 is not a power of two from 1 to 8"],
+        [{ size: 0 }, "queue size 0 is not a power of two from 1 to 8"],
+        [{ size: 16 }, "queue size 16 is not a power of two from 1 to 8"],
+        [{ descAddr: RAM - 64 }, "the descriptor table at 0xfffc0+128 is not in guest RAM"],
+        [{ deviceAddr: 2 ** 60 }, "the used ring at 0x1000000000000000+70 is not in guest RAM"],
+        [{ driverAddr: AVAIL + 1 }, "misaligned queue areas (descriptors 0x1000, driver 0x2001, device 0x3000)"],
+      ];
+      for (const [set, message] of bad) {
+        const q = new VirtQueue(memory, 8);
+        Object.assign(q, { descAddr: DESC, driverAddr: AVAIL, deviceAddr: USED }, set);
+        expect(() => q.activate()).toThrow(new QueueError(message));
+        expect(q.ready).toBe(false);
+      }
+    });
+  });
+});
+
+/** A driver at the register level, as Linux's virtio_mmio does it. */
+function mmio(device: M.VirtioDevice, memory: GuestMemory) {
+  const lines: boolean[] = [];
+  const reports: string[] = [];
+  const t = new M.VirtioMmio(memory, device, (l) => lines.push(l), (m) => reports.push(m));
+  const w = (off: number, v: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, v, true); t.write(off, b); };
+  const r = (off: number) => { const b = new Uint8Array(4); t.read(off, b); return new DataView(b.buffer).getUint32(0, true); };
+  return { t, w, r, lines, reports };
+}
+
+function negotiate(x: ReturnType<typeof mmio>, features: bigint, size = 8) {
+  x.w(M.REG_STATUS, M.STATUS_ACKNOWLEDGE);
+  x.w(M.REG_STATUS, M.STATUS_ACKNOWLEDGE | M.STATUS_DRIVER);
+  x.w(M.REG_DRIVER_FEATURES_SEL, 0); x.w(M.REG_DRIVER_FEATURES, Number(features & 0xffffffffn));
+  x.w(M.REG_DRIVER_FEATURES_SEL, 1); x.w(M.REG_DRIVER_FEATURES, Number(features >> 32n));
+  x.w(M.REG_STATUS, M.STATUS_ACKNOWLEDGE | M.STATUS_DRIVER | M.STATUS_FEATURES_OK);
+  x.w(M.REG_QUEUE_SEL, 0);
+  x.w(M.REG_QUEUE_NUM, size);
+  x.w(M.REG_QUEUE_DESC_LOW, DESC); x.w(M.REG_QUEUE_DESC_HIGH, 0);
+  x.w(M.REG_QUEUE_DRIVER_LOW, AVAIL); x.w(M.REG_QUEUE_DRIVER_HIGH, 0);
+  x.w(M.REG_QUEUE_DEVICE_LOW, USED); x.w(M.REG_QUEUE_DEVICE_HIGH, 0);
+  x.w(M.REG_QUEUE_READY, 1);
+  x.w(M.REG_STATUS, M.STATUS_ACKNOWLEDGE | M.STATUS_DRIVER | M.STATUS_FEATURES_OK | M.STATUS_DRIVER_OK);
+}
+
+const V1 = M.bit(M.VIRTIO_F_VERSION_1);
+
+describe("virtio-mmio transport and virtio-rng", () => {
+  const fixed = (b: Uint8Array) => b.forEach((_, i) => { b[i] = (i * 7 + 1) & 0xff; });
+
+  test("identification registers; features in two halves; QueueNumMax; reserved registers read 0", () => {
+    const { memory } = ram();
+    const x = mmio(new VirtioRng(memory), memory);
+    expect([x.r(M.REG_MAGIC), x.r(M.REG_VERSION), x.r(M.REG_DEVICE_ID), x.r(M.REG_VENDOR_ID)]).toEqual([0x74726976, 2, 4, M.VENDOR_ID]);
+    x.w(M.REG_DEVICE_FEATURES_SEL, 0);
+    expect(x.r(M.REG_DEVICE_FEATURES)).toBe((1 << 28 | 1 << 29) >>> 0); // INDIRECT_DESC, EVENT_IDX
+    x.w(M.REG_DEVICE_FEATURES_SEL, 1);
+    expect(x.r(M.REG_DEVICE_FEATURES)).toBe(1); // VERSION_1
+    x.w(M.REG_DEVICE_FEATURES_SEL, 2);
+    expect(x.r(M.REG_DEVICE_FEATURES)).toBe(0);
+    expect(x.r(M.REG_QUEUE_NUM_MAX)).toBe(256);
+    x.w(M.REG_QUEUE_SEL, 1);
+    expect(x.r(M.REG_QUEUE_NUM_MAX)).toBe(0); // no queue 1
+    expect(x.r(0x0c0)).toBe(0);
+    // A byte read of the magic gets its low byte.
+    const b = new Uint8Array(1);
+    x.t.read(M.REG_MAGIC, b);
+    expect(b[0]).toBe(0x76);
+  });
+
+  test("a driver that does not take VERSION_1, or takes what was not offered, gets no FEATURES_OK", () => {
+    const { memory } = ram();
+    for (const f of [0n, V1 | (1n << 5n)]) {
+      const x = mmio(new VirtioRng(memory), memory);
+      negotiate(x, f);
+      expect(x.r(M.REG_STATUS) & M.STATUS_FEATURES_OK).toBe(0);
+    }
+  });
+
+  test("a request is filled with host random bytes; the interrupt line rises and falls with InterruptStatus", () => {
+    const { memory, view } = ram();
+    const rng = new VirtioRng(memory, fixed);
+    const x = mmio(rng, memory);
+    negotiate(x, V1);
+    expect(x.r(M.REG_STATUS)).toBe(15);
+    expect(x.r(M.REG_QUEUE_READY)).toBe(1);
+    const d = driver(view, 8);
+    d.desc(0, 0x40000, 64, VIRTQ_DESC_F_WRITE);
+    d.offer(0);
+    x.w(M.REG_QUEUE_NOTIFY, 0);
+    expect(d.used(0)).toEqual([0, 64]);
+    expect([...memory.slice(0x40000, 4)]).toEqual([1, 8, 15, 22]);
+    expect(x.r(M.REG_INTERRUPT_STATUS)).toBe(M.INT_USED_BUFFER);
+    expect(x.lines).toEqual([true]);
+    x.w(M.REG_INTERRUPT_ACK, M.INT_USED_BUFFER);
+    expect(x.lines).toEqual([true, false]);
+    expect(rng.stats).toEqual({ requests: 1, bytes: 64 });
+    expect(x.t.stats).toEqual({ notifications: 1, interrupts: 1, errors: 0 });
+  });
+
+  test("queue set-up registers are ignored while the queue is live; status 0 resets everything", () => {
+    const { memory, view } = ram();
+    const x = mmio(new VirtioRng(memory, fixed), memory);
+    negotiate(x, V1);
+    x.w(M.REG_QUEUE_DESC_LOW, 0x9000);
+    expect(x.t.queues[0]!.descAddr).toBe(DESC);
+    x.w(M.REG_STATUS, 0);
+    expect([x.r(M.REG_STATUS), x.r(M.REG_QUEUE_READY)]).toEqual([0, 0]);
+    // After the reset a notification is the driver's mistake: reported, nothing touched.
+    const d = driver(view, 8);
+    d.desc(0, 0x40000, 64, VIRTQ_DESC_F_WRITE);
+    d.offer(0);
+    x.w(M.REG_QUEUE_NOTIFY, 0);
+    x.w(M.REG_QUEUE_NOTIFY, 7);
+    expect(d.usedIdx()).toBe(0);
+    expect(x.reports).toEqual(["virtio rng: notified queue 0, which is not ready: ignored", "virtio rng: notified queue 7, which is not there: ignored"]);
+  });
+
+  test("a broken queue: DEVICE_NEEDS_RESET, one report, a configuration interrupt; later notifications do nothing until a reset", () => {
+    const { memory, view } = ram();
+    const x = mmio(new VirtioRng(memory, fixed), memory);
+    negotiate(x, V1);
+    const d = driver(view, 8);
+    d.desc(0, RAM - 4, 64, VIRTQ_DESC_F_WRITE);
+    d.offer(0);
+    x.w(M.REG_QUEUE_NOTIFY, 0);
+    expect(x.r(M.REG_STATUS) & M.STATUS_DEVICE_NEEDS_RESET).toBe(M.STATUS_DEVICE_NEEDS_RESET);
+    expect(x.r(M.REG_INTERRUPT_STATUS)).toBe(M.INT_CONFIG_CHANGE);
+    expect(x.reports).toEqual(["virtio rng: queue 0: a buffer at 0xffffc+64 is not in guest RAM (chain 0); the device needs a reset"]);
+    d.desc(0, 0x40000, 64, VIRTQ_DESC_F_WRITE);
+    d.offer(0);
+    x.w(M.REG_QUEUE_NOTIFY, 0);
+    expect(d.usedIdx()).toBe(0);
+    expect(x.reports.length).toBe(1);
+    // The driver may not clear DEVICE_NEEDS_RESET itself; a reset and a new set-up work again.
+    x.w(M.REG_STATUS, 15);
+    expect(x.r(M.REG_STATUS) & M.STATUS_DEVICE_NEEDS_RESET).toBe(M.STATUS_DEVICE_NEEDS_RESET);
+    x.w(M.REG_STATUS, 0);
+    view.setUint16(USED + 2, 0, true);
+    const again = driver(view, 8); // a fresh ring from index 0
+    again.setAvailIdx(0);
+    negotiate(x, V1);
+    again.offer(0);
+    x.w(M.REG_QUEUE_NOTIFY, 0);
+    expect(again.usedIdx()).toBe(1);
+  });
+
+  test("a queue set up outside RAM: DEVICE_NEEDS_RESET at QueueReady", () => {
+    const { memory } = ram();
+    const x = mmio(new VirtioRng(memory, fixed), memory);
+    x.w(M.REG_STATUS, 3);
+    x.w(M.REG_QUEUE_NUM, 3);
+    x.w(M.REG_QUEUE_READY, 1);
+    expect(x.r(M.REG_QUEUE_READY)).toBe(0);
+    expect(x.r(M.REG_STATUS) & M.STATUS_DEVICE_NEEDS_RESET).toBe(M.STATUS_DEVICE_NEEDS_RESET);
+    expect(x.reports).toEqual(["virtio rng: queue 0: queue size 3 is not a power of two from 1 to 256; the device needs a reset"]);
+  });
+
+  test("a bigger request than the device gives: the used length says how much came", () => {
+    const { memory, view } = ram();
+    const x = mmio(new VirtioRng(memory, fixed), memory);
+    negotiate(x, V1);
+    const d = driver(view, 8);
+    d.desc(0, 0x40000, 0x30000, VIRTQ_DESC_F_WRITE);
+    d.offer(0);
+    x.w(M.REG_QUEUE_NOTIFY, 0);
+    expect(d.used(0)).toEqual([0, 64 << 10]);
+  });
+});
+
+describe("virtio-blk", () => {
+  /** A disk of `sectors` sectors in memory, byte i = i & 0xff. */
+  function disk(sectors: number, readOnly = false) {
+    const bytes = new Uint8Array(sectors * 512).map((_, i) => i & 0xff);
+    const calls = { flush: 0 };
+    const backend = {
+      sectors, readOnly,
+      read: (off: number, dst: Uint8Array) => dst.set(bytes.subarray(off, off + dst.length)),
+      write: (off: number, src: Uint8Array) => bytes.set(src, off),
+      flush: () => { calls.flush++; },
+    };
+    return { bytes, calls, backend };
+  }
+
+  function setUp(readOnly = false) {
+    const { memory, view } = ram();
+    const d = disk(64, readOnly);
+    const blk = new VirtioBlk(memory, d.backend, "microvmm-disk0", () => {});
+    const x = mmio(blk, memory);
+    negotiate(x, V1 | (1n << 9n) | (readOnly ? 1n << 5n : 0n));
+    const q = driver(view, 8);
+    let n = 0;
+    /** Header at 0x50000, data at 0x60000 (`len` bytes, writable for IN and GET_ID), status at 0x70000. */
+    const request = (type: number, sector: number, len: number) => {
+      view.setUint32(0x50000, type, true);
+      view.setBigUint64(0x50008, BigInt(sector), true);
+      view.setUint8(0x70000, 0xee);
+      const toDevice = type === 1 ? 0 : VIRTQ_DESC_F_WRITE;
+      q.desc(0, 0x50000, 16, VIRTQ_DESC_F_NEXT, 1);
+      if (len > 0) { q.desc(1, 0x60000, len, VIRTQ_DESC_F_NEXT | toDevice, 2); q.desc(2, 0x70000, 1, VIRTQ_DESC_F_WRITE); }
+      else q.desc(1, 0x70000, 1, VIRTQ_DESC_F_WRITE);
+      q.offer(0);
+      x.w(M.REG_QUEUE_NOTIFY, 0);
+      const [, used] = q.used(n++);
+      return { status: view.getUint8(0x70000), used };
+    };
+    return { memory, view, d, blk, x, request };
+  }
+
+  test("features and configuration: capacity, seg_max, blk_size; RO only for a read-only image", () => {
+    const { x, memory } = setUp();
+    expect(x.r(M.REG_DEVICE_ID)).toBe(2);
+    expect(x.r(M.REG_DEVICE_FEATURES) & (1 << 5)).toBe(0);
+    expect(x.r(M.REG_DEVICE_FEATURES) & (1 << 9)).toBe(1 << 9);
+    expect([x.r(M.CONFIG_SPACE), x.r(M.CONFIG_SPACE + 4), x.r(M.CONFIG_SPACE + 12), x.r(M.CONFIG_SPACE + 20)]).toEqual([64, 0, 254, 512]);
+    const ro = mmio(new VirtioBlk(memory, disk(8, true).backend, "", () => {}), memory);
+    expect(ro.r(M.REG_DEVICE_FEATURES) & (1 << 5)).toBe(1 << 5);
+  });
+
+  test("read, write, flush, GET_ID: the data, the status byte, the used length", () => {
+    const { view, memory, d, blk, request } = setUp();
+    expect(request(0, 2, 1024)).toEqual({ status: 0, used: 1025 });
+    expect([...memory.slice(0x60000, 4)]).toEqual([0, 1, 2, 3]); // sector 2 starts at byte 1024: 1024 & 0xff = 0
+    expect(memory.slice(0x60000, 1024)).toEqual(d.bytes.subarray(1024, 2048));
+    memory.fill(0x60000, 512, 0xab);
+    expect(request(1, 63, 512)).toEqual({ status: 0, used: 1 });
+    expect(d.bytes.subarray(63 * 512).every((b) => b === 0xab)).toBe(true);
+    expect(request(4, 0, 0)).toEqual({ status: 0, used: 1 });
+    expect(d.calls.flush).toBe(1);
+    expect(request(8, 0, 20)).toEqual({ status: 0, used: 21 });
+    expect(new TextDecoder().decode(memory.slice(0x60000, 14))).toBe("microvmm-disk0");
+    expect(view.getUint8(0x60000 + 14)).toBe(0);
+    expect(blk.stats).toEqual({ requests: 4, bytesRead: 1024, bytesWritten: 512, flushes: 1, errors: 0 });
+  });
+
+  test("bad requests get a status and the disk is untouched: past the end, not whole sectors, unknown type, read-only", () => {
+    const { d, request } = setUp();
+    const before = d.bytes.slice();
+    expect(request(0, 64, 512).status).toBe(1); // past the end
+    expect(request(1, 63, 1024).status).toBe(1); // runs past the end
+    expect(request(1, 2 ** 53, 512).status).toBe(1);
+    expect(request(0, 0, 100).status).toBe(1); // not whole sectors
+    expect(request(99, 0, 512).status).toBe(2); // unsupported
+    expect(d.bytes).toEqual(before);
+    const ro = setUp(true);
+    const roBefore = ro.d.bytes.slice();
+    expect(ro.request(1, 0, 512).status).toBe(1);
+    expect(ro.d.bytes).toEqual(roBefore);
+  });
+
+  test("a request without a status byte comes back with 0 bytes used; the queue goes on", () => {
+    const { view, x, blk } = setUp();
+    const q = driver(view, 8);
+    q.desc(0, 0x50000, 16); // header only, nothing writable
+    q.offer(0);
+    x.w(M.REG_QUEUE_NOTIFY, 0);
+    expect(q.used(0)).toEqual([0, 0]);
+    expect(blk.stats.errors).toBe(1);
+    expect(x.r(M.REG_STATUS) & M.STATUS_DEVICE_NEEDS_RESET).toBe(0);
+    q.desc(0, 0x50000, 16, VIRTQ_DESC_F_NEXT, 1);
+    q.desc(1, 0x70000, 1, VIRTQ_DESC_F_WRITE);
+    view.setUint32(0x50000, 4, true); // a flush
+    q.offer(0);
+    x.w(M.REG_QUEUE_NOTIFY, 0);
+    expect(q.used(1)).toEqual([0, 1]);
+    expect(view.getUint8(0x70000)).toBe(0);
+  });
+});
