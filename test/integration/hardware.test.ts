@@ -11,7 +11,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { hardwareKvm, runHardware } from "../helpers";
 import { buildXv6, xv6 } from "../pc/xv6";
-import { busyboxInitramfs, cloudKernel, cpuJobInitramfs, jobSpeedup, cloudVmlinux, genericKernel, INTERACTIVE_SHELL, vmlinuxWithoutPvhNote } from "../linux/fixtures";
+import { busyboxInitramfs, cloudKernel, cpuJobInitramfs, jobSpeedup, cloudVmlinux, genericKernel, INTERACTIVE_SHELL, rootImage, virtioInitramfs,
+  vmlinuxWithoutPvhNote } from "../linux/fixtures";
 
 const SHOW = "--regs --peek 0x400:4";
 const SECTIONS: Record<string, string> = {
@@ -48,6 +49,22 @@ beforeAll(async () => {
   // reported; bench/smp.ts measures it with the threads free.
   const smpInit = cpuJobInitramfs(3000);
   for (const n of [2, 4]) SECTIONS[`linux-cpus-${n}`] = `${vmm} -m 256M --cpus ${n} --kernel ${kernel} --initrd ${smpInit}`;
+  // virtio: the entropy device; the root file system on virtio-blk (the initramfs loads the
+  // kernel's virtio modules, mounts /dev/vda and switches to it), a read-only second disk, and a
+  // flushed write that survives SIGKILL (test/linux/virtio-disk.sh).
+  SECTIONS["linux-virtio-rng"] = `${vmm} --stats -m 256M --kernel ${kernel} --initrd ${virtioInitramfs("virtio-rng",
+    'echo "rng: $(cat /sys/class/misc/hw_random/rng_current)"; echo "hwrng: $(head -c 4096 /dev/hwrng | wc -c)"; poweroff -f')}`;
+  const switchRoot = virtioInitramfs("virtio-root", "mkdir /newroot; mount -t ext4 /dev/vda /newroot && exec switch_root /newroot /init; echo no-root; poweroff -f");
+  const rootFs = rootImage("root-hello", [
+    "echo written-and-synced > /hello; sync",
+    'echo "serial: $(cat /sys/block/vda/serial)"; echo "vdb ro: $(cat /sys/block/vdb/ro)"',
+    "mount -t ext4 /dev/vdb /mnt 2>/dev/null; grep ' /mnt ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1 | sed 's/^/vdb mounted: /'",
+    "touch /mnt/x 2>&1 | sed 's/^/touch: /'",
+    "dd if=/dev/zero of=/dev/vdb bs=512 count=1 2>&1 | head -1 | sed 's/^/dd: /'",
+    "poweroff -f"].join("\n"));
+  const killFs = rootImage("root-kill", "echo flushed-before-kill > /killed; sync; echo SYNCED; sleep 1000");
+  const dataFs = rootImage("data", "true", 8);
+  SECTIONS["linux-virtio-disk"] = `sh test/linux/virtio-disk.sh ${rootFs} ${killFs} ${dataFs} ${switchRoot} ${vmm} --stats -m 256M --kernel ${kernel}`;
   // The PC board by interrupts: this machine's software KVM cannot emulate the kernel's IRET.
   SECTIONS["pc-irq"] = `sh test/pc/run-irq.sh ${vmm}`;
   if (xv6.available) {
@@ -122,6 +139,44 @@ describe.skipIf(skip)(`the PC board by interrupts, on hardware-style KVM (${hard
     expect(r.lines.filter((l) => !l.startsWith("screen: "))).toEqual(["typed: hi there", "ticks: 10", "typed: hi there", "done"]);
     expect(r.lines.filter((l) => l.startsWith("screen: ")).slice(0, 2)).toEqual(["screen: typed: hi there", "screen: "]);
     expect(r.status).toBe(0);
+  });
+});
+
+describe.skipIf(skip)(`virtio for Linux, on hardware-style KVM (${hardwareKvm.how})`, () => {
+  test("the entropy device: rng_current is virtio_rng.0 and /dev/hwrng reads; --stats counts its requests", () => {
+    const r = results.get("linux-virtio-rng")!;
+    expect(r.lines).toContain("rng: virtio_rng.0");
+    expect(r.lines).toContain("hwrng: 4096");
+    const stats = /^ {2}virtio rng: notifications (\d+), interrupts (\d+), errors 0, requests (\d+), bytes (\d+)$/.exec(r.lines.find((l) => l.startsWith("  virtio rng:")) ?? "");
+    expect(Number(stats?.[4])).toBeGreaterThanOrEqual(4096);
+    expect(r.status).toBe(0);
+  });
+
+  test("root on a virtio-blk ext4 image: a file written and synced is in the image after poweroff (debugfs); GET_ID gives the serial", () => {
+    const l = results.get("linux-virtio-disk")!.lines;
+    expect(l).toContain("MICROVMM-ROOT-OK");
+    expect(l.some((x) => /virtio_blk virtio0: \[vda\] 65536 512-byte logical blocks/.test(x))).toBe(true);
+    expect(l).toContain("serial: microvmm-disk0");
+    expect(l).toContain("host: status 0");
+    expect(l).toContain("host: hello: written-and-synced");
+    const stats = l.find((x) => x.startsWith("  virtio blk0:")) ?? "";
+    expect(stats).toMatch(/^ {2}virtio blk0: notifications \d+, interrupts \d+, errors 0, requests \d+, bytesRead [1-9]\d*, bytesWritten [1-9]\d*, flushes [1-9]\d*$/);
+  });
+
+  test("a ,ro disk is read-only in the guest (mounted ro, writes refused) and byte for byte unchanged on the host", () => {
+    const l = results.get("linux-virtio-disk")!.lines;
+    expect(l).toContain("vdb ro: 1");
+    expect(l).toContain("vdb mounted: ro");
+    expect(l).toContain("touch: touch: /mnt/x: Read-only file system");
+    expect(l.find((x) => x.startsWith("dd: "))).toMatch(/Operation not permitted|Read-only file system/);
+    expect(l).toContain("host: read-only image unchanged");
+  });
+
+  test("what the guest flushed is in the image after microvmm is killed with SIGKILL", () => {
+    const l = results.get("linux-virtio-disk")!.lines;
+    expect(l).toContain("SYNCED");
+    expect(l).toContain("host: killed status 137");
+    expect(l).toContain("host: killed: flushed-before-kill");
   });
 });
 

@@ -51,14 +51,48 @@ function unpacked(pkg: string, only?: string): string {
 function debianKernel(flavour: "cloud" | "generic"): string {
   const cached = join(CACHE, `vmlinuz-${flavour}`);
   if (existsSync(cached)) return cached;
+  const boot = join(unpacked(kernelPackage(flavour), "./boot/vmlinuz-*"), "boot");
+  const vmlinuz = readdirSync(boot).find((f) => f.startsWith("vmlinuz-"))!;
+  writeFileSync(cached, readFileSync(join(boot, vmlinuz)));
+  return cached;
+}
+
+/** The kernel package (linux-image-<abi>-…-unsigned) the flavour's meta-package depends on now. */
+function kernelPackage(flavour: "cloud" | "generic"): string {
   const meta = flavour === "cloud" ? "linux-image-cloud-amd64" : "linux-image-amd64";
   const depends = sh(["apt-cache", "depends", meta], CACHE);
   const abi = /Depends: (linux-image-[0-9][^\s]*-amd64)\s*$/m.exec(depends)?.[1];
   if (abi === undefined) throw new Error(`cannot resolve Debian's ${meta} package`);
-  const boot = join(unpacked(`${abi}-unsigned`, "./boot/vmlinuz-*"), "boot");
-  const vmlinuz = readdirSync(boot).find((f) => f.startsWith("vmlinuz-"))!;
-  writeFileSync(cached, readFileSync(join(boot, vmlinuz)));
-  return cached;
+  return `${abi}-unsigned`;
+}
+
+/** The virtio modules of the cloud kernel (it builds them as modules), in the order insmod needs them. */
+export const VIRTIO_MODULES = ["virtio", "virtio_ring", "virtio_mmio", "virtio-rng", "virtio_blk"];
+
+/** A bzImage's release ("6.1.0-50-cloud-amd64"): the string its setup header's kernel_version points at. */
+function kernelRelease(bzImage: string): string {
+  const bz = readFileSync(bzImage);
+  const at = bz.readUInt16LE(0x20e) + 0x200;
+  return bz.subarray(at, bz.indexOf(0x20, at)).toString("latin1");
+}
+
+/** Those modules' files from the package of the cloud kernel the tests boot (extracted once): name and bytes. */
+function cloudVirtioModules(): Array<{ name: string; data: Uint8Array }> {
+  const pkg = `linux-image-${kernelRelease(cloudKernel())}-unsigned`;
+  const root = join(CACHE, pkg, "modules");
+  const done = join(root, ".done");
+  if (!existsSync(done)) {
+    mkdirSync(root, { recursive: true });
+    sh(["sh", "-c", `dpkg-deb --fsys-tarfile '${downloaded(pkg)}' | tar -x --wildcards './lib/modules/*/kernel/drivers/virtio/*' ` +
+      `'./lib/modules/*/kernel/drivers/block/virtio_blk.ko' './lib/modules/*/kernel/drivers/char/hw_random/virtio-rng.ko'`], root);
+    writeFileSync(done, "");
+  }
+  const found = sh(["find", ".", "-name", "*.ko"], root).split("\n").filter((l) => l !== "");
+  return VIRTIO_MODULES.map((m) => {
+    const file = found.find((f) => f.endsWith(`/${m}.ko`));
+    if (file === undefined) throw new Error(`no ${m}.ko in ${pkg}`);
+    return { name: m, data: readFileSync(join(root, file)) };
+  });
 }
 
 /** Debian's cloud kernel, the one most tests boot. */
@@ -113,7 +147,7 @@ export function vmlinuxWithoutPvhNote(): string {
  * An initramfs with busybox whose /init prints a marker and /proc/cmdline, then runs `then`
  * (a shell command: "reboot -f", or INTERACTIVE_SHELL for a shell on the console).
  */
-export function busyboxInitramfs(name: string, then: string): string {
+export function busyboxInitramfs(name: string, then: string, modules: ReadonlyArray<{ name: string; data: Uint8Array }> = []): string {
   const path = join(CACHE, `${name}.cpio`);
   const busybox = readFileSync(join(unpacked("busybox-static"), "bin", "busybox"));
   const init = [
@@ -122,6 +156,7 @@ export function busyboxInitramfs(name: string, then: string): string {
     "mount -t proc proc /proc",
     "mount -t sysfs sys /sys",
     "mount -t devtmpfs dev /dev",
+    ...modules.map((m) => `insmod /lib/${m.name}.ko`),
     "echo MICROVMM-INIT-OK",
     "echo \"cmdline: $(cat /proc/cmdline)\"",
     "grep MemTotal /proc/meminfo",
@@ -134,7 +169,31 @@ export function busyboxInitramfs(name: string, then: string): string {
     { name: "sys", mode: S_IFDIR | 0o755 },
     { name: "dev", mode: S_IFDIR | 0o755 },
     { name: "init", mode: S_IFREG | 0o755, data: new TextEncoder().encode(init) },
+    ...(modules.length > 0 ? [{ name: "lib", mode: S_IFDIR | 0o755 }] : []),
+    ...modules.map((m) => ({ name: `lib/${m.name}.ko`, mode: S_IFREG | 0o644, data: m.data })),
   ]));
+  return path;
+}
+
+/**
+ * busyboxInitramfs with the cloud kernel's virtio modules loaded first (virtio_mmio then finds
+ * the devices in the DSDT). `then` runs after, as there.
+ */
+export const virtioInitramfs = (name: string, then: string): string => busyboxInitramfs(name, then, cloudVirtioModules());
+
+/**
+ * An ext4 image (`mke2fs -d`) holding busybox and an /init that runs `then` (after mounting
+ * proc, sys and dev): a root file system for the cloud kernel on virtio-blk. Written to `path`.
+ */
+export function rootImage(name: string, then: string, sizeMiB = 32): string {
+  const path = join(CACHE, `${name}.ext4`);
+  const dir = join(CACHE, "rootfs-tree");
+  sh(["rm", "-rf", dir], CACHE);
+  for (const d of ["bin", "proc", "sys", "dev", "tmp", "mnt"]) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, "bin", "busybox"), readFileSync(join(unpacked("busybox-static"), "bin", "busybox")), { mode: 0o755 });
+  writeFileSync(join(dir, "init"), ["#!/bin/busybox sh", "/bin/busybox --install -s /bin", "mount -t proc proc /proc",
+    "mount -t sysfs sys /sys", "mount -t devtmpfs dev /dev", "echo MICROVMM-ROOT-OK", then].join("\n") + "\n", { mode: 0o755 });
+  sh(["mke2fs", "-q", "-F", "-t", "ext4", "-d", dir, path, `${sizeMiB}M`], CACHE);
   return path;
 }
 
