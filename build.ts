@@ -82,6 +82,7 @@ export function buildGuests(): void {
   cGuest64("bench-disk-write", ["guest/bench-disk.c"], ["-DWRITE=1"]);
   cGuest64("debug-me", ["guest/debug-me.c"], DEBUG_FLAGS, "guest/link-debug.ld");
   cGuest32("debug-me-32", ["guest/debug-me.c"], DEBUG_FLAGS);
+  cGuest32("test-virtio", ["guest/test-virtio.c"]);
   debugModesGuest();
   rawGuest("hello-real", "guest/hello-real.S", 16);
   rawGuest("hello-32", "guest/hello-32.S", 32);

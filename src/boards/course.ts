@@ -2,6 +2,9 @@
 // port numbers (guest/include/microvmm.h and paravirt.h give them to guests).
 //   0x10-0x11 null hypercalls   0x42 console     0x44-0x45 keyboard   0x46-0x47 timer
 //   0xE9-0xEF hypercalls        0xF0 disk        0xF1-0xF2 memory map
+// and at VIRTIO_MMIO_BASE a virtio-rng on the virtio-mmio transport, for guests that drive virtio
+// themselves. With one vCPU there is no interrupt controller: such a guest polls the used ring;
+// with several it raises IOAPIC pin COURSE_VIRTIO_GSI.
 import type { MemMapEntry } from "../arch/memmap";
 import type { VmCore } from "../core/vm";
 import type { VmStop } from "../core/stop";
@@ -16,6 +19,9 @@ import { Timer, type Clock } from "../devices/timer";
 import type { KeySource } from "../host/input";
 import type { Board, StatsPart } from "../machine";
 import { POLLED, WATCHED, type Pacing } from "../vcpu/runner";
+import { VIRTIO_MMIO_BASE } from "../arch/layout";
+import { VIRTIO_MMIO_SIZE, VirtioMmio } from "../virtio/mmio";
+import { VirtioRng } from "../virtio/rng";
 
 export const NULL_HYPERCALL_PORT = 0x10; // 0x10, 0x11: out does nothing (a round trip to the VMM)
 export const CONSOLE_PORT = 0x42; // write: a character
@@ -25,6 +31,7 @@ export const HYPERCALL_PORT = 0xe9; // 0xE9-0xEF: see devices/hypercall.ts
 export const DISK_DOORBELL_PORT = 0xf0; // write: guest-physical address of a disk request
 export const MEMMAP_PORT = 0xf1; // 0xF1 write: buffer; 0xF2 write: capacity, read: entry count
 export const DEBUG_EXIT_PORT = 0xf4; // with --debug-exit, QEMU's isa-debug-exit: write v, exit (v << 1) | 1
+export const COURSE_VIRTIO_GSI = 16;
 
 export interface CourseWiring {
   /** Receives console and debugcon output. */
@@ -65,6 +72,8 @@ export class CourseBoard implements Board {
   readonly hypercalls: Hypercalls;
   readonly disk: PvBlock;
   readonly memmap: MemMapDevice;
+  readonly rng: VirtioRng;
+  readonly virtio: VirtioMmio;
   readonly nullHypercall = new NullHypercall();
   /**
    * One vCPU: HLT exits (it ends the guest), the host polls for input. Several (the in-kernel
@@ -84,6 +93,9 @@ export class CourseBoard implements Board {
     this.hypercalls = coreHypercalls(core, w.scratch, w.output, !w.noHostAddresses);
     this.disk = new PvBlock(memory, w.drives, reports.of("disk"));
     this.memmap = new MemMapDevice(memory, w.memoryMap, reports.of("memory map"));
+    this.rng = new VirtioRng(memory);
+    this.virtio = new VirtioMmio(memory, this.rng, core.irqchip ? (level) => core.irqLine(COURSE_VIRTIO_GSI, level) : () => {}, reports.of("virtio rng"));
+    core.mmio.insert(VIRTIO_MMIO_BASE, VIRTIO_MMIO_SIZE, "virtio rng", this.virtio);
     const ports = core.ports;
     ports.insert(NULL_HYPERCALL_PORT, 2, "null hypercall", this.nullHypercall);
     ports.insert(CONSOLE_PORT, 1, "console", this.console);
@@ -121,6 +133,7 @@ export class CourseBoard implements Board {
       timer: { fired: this.timer.firedCount, lost: this.timer.lostCount },
       keyboard: { delivered: this.keyboard.delivered },
       console: { dropped: this.console.dropped },
+      virtioRng: { ...this.virtio.stats, ...this.rng.stats },
     };
     const lines: string[] = [];
     const calls = Object.entries(json.hypercalls).filter(([, n]) => n > 0);
@@ -133,6 +146,8 @@ export class CourseBoard implements Board {
     lines.push(`  timer: ${json.timer.fired} fired, ${json.timer.lost} lost`);
     lines.push(`  keyboard: ${json.keyboard.delivered} keys delivered`);
     if (json.console.dropped > 0) lines.push(`  console: ${json.console.dropped} unprintable bytes dropped`);
+    const v = json.virtioRng;
+    if (v.notifications > 0) lines.push(`  virtio rng: ${v.notifications} notifications, ${v.interrupts} interrupts, ${v.errors} errors, ${v.requests} requests, ${v.bytes} bytes`);
     return { json, lines };
   }
 }
