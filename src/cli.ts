@@ -6,6 +6,7 @@ import { STRING_MAX } from "./devices/hypercall";
 import { MAX_TRANSFER } from "./devices/pv-block";
 import { BadInputError, ExitStatus } from "./errors";
 import { parseDiskSpec, type DiskSpec } from "./host/disk-image";
+import { DEFAULT_MAC, parseNetSpec, type NetSpec } from "./host/tap";
 import { DEFAULT_KVM_PATH } from "./kvm/kvm";
 import { parseGdbAddress, type GdbAddress } from "./gdb/address";
 import type { LayoutName } from "./gdb/registers";
@@ -27,6 +28,8 @@ export interface VmOptions {
   regs: boolean;
   peeks: Peek[];
   disks: DiskSpec[];
+  /** Linux: a virtio-net card on this TAP device (--net). */
+  net?: NetSpec;
   memmap: boolean;
   /** Hypercall 0xEF gives the guest-physical address instead of the host address (--no-host-addresses). */
   noHostAddresses: boolean;
@@ -118,7 +121,10 @@ Options:
                       memory at ADDR to stderr; repeatable
       --disk FILE[,ro][,index=N]  attach a disk image (,ro: read-only); repeatable. Plain
                       guests: paravirtual drive 0, then 1, …; multiboot kernels: IDE, index 0
-                      master, 1 slave (default: the next free one)
+                      master, 1 slave (default: the next free one); Linux: virtio-blk,
+                      /dev/vda, /dev/vdb, … in order
+      --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]  Linux: a virtio-net card on TAP device NAME
+                      (created if absent, which needs CAP_NET_ADMIN; default MAC ${DEFAULT_MAC})
       --memmap        at start, print the guest's memory map (as the guest is told it) to stderr
       --no-host-addresses  hypercall 0xEF gives the guest-physical address, not the host's
       --debug-exit    QEMU's isa-debug-exit at port 0xF4: a guest write of v ends microvmm with
@@ -286,6 +292,11 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "--regs": vm.regs = true; break;
       case "--peek": vm.peeks.push(parsePeek(value())); break;
       case "--disk": vm.disks.push(parseDiskSpec(value())); break;
+      case "--net": {
+        if (vm.net !== undefined) throw new BadInputError("one --net per VM");
+        vm.net = parseNetSpec(value());
+        break;
+      }
       case "--memmap": vm.memmap = true; break;
       case "--no-host-addresses": vm.noHostAddresses = true; break;
       case "--debug-exit": vm.debugExit = true; break;

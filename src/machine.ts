@@ -26,6 +26,8 @@ export interface Board {
   readonly pacing: Pacing;
   /** Device counters. */
   stats(): StatsPart;
+  /** The VM is about to run (its vCPUs exist): start what watches the host for it. */
+  start?(): void;
   /** Between slices, the board's look at the VM (draw a screen, notice a guest halted for good): why it should stop, or undefined. */
   poll?(): VmStop | undefined;
   /** The VM has stopped: print what is buffered, flush disks, settle timers. */
@@ -113,6 +115,7 @@ export class Machine {
       poll: () => host.poll(),
       stopRequested: () => host.stopRequested() ?? board.poll!(),
     };
+    board.start?.();
     const stop = await this.core.run(hooks, board.pacing);
     this.finish();
     return stop;

@@ -8,6 +8,7 @@ import { ramLayout } from "./arch/layout";
 import { formatMemoryMap } from "./arch/memmap";
 import { hex } from "./binary/hex";
 import { DiskImage, type DiskSpec } from "./host/disk-image";
+import { Tap } from "./host/tap";
 import { HostInput, type KeySource } from "./host/input";
 import { InputWatcher } from "./host/input-watcher";
 import { freshLine, outputTo } from "./host/output";
@@ -43,7 +44,7 @@ type SignalName = keyof typeof SIGNALS;
 const SIGPIPE = 13;
 
 /** One VM, built: its machine, its name, its options, and the disks it holds. */
-interface Built { name: string; opts: VmOptions; machine: Machine; drives: DiskImage[] }
+interface Built { name: string; opts: VmOptions; machine: Machine; drives: DiskImage[]; tap: Tap | undefined }
 
 /** --console vga: the VGA screen on the terminal, or undefined (COM1 to stdout). */
 let vgaConsole: VgaConsole | undefined;
@@ -73,12 +74,15 @@ async function run(argv: string[]): Promise<number> {
       const tag = several ? `[${name}] ` : "";
       checkPeeks(v, tag);
       const drives: DiskImage[] = [];
+      let tap: Tap | undefined;
       try {
         for (const d of v.disks) drives.push(DiskImage.open(d));
-        const machine = buildMachine(o, v, plans[i]!, drives, tag, i === 0 ? keys : undefined);
-        built.push({ name, opts: v, machine, drives });
+        if (v.net !== undefined) tap = Tap.open(v.net.tap);
+        const machine = buildMachine(o, v, plans[i]!, drives, tap, tag, i === 0 ? keys : undefined);
+        built.push({ name, opts: v, machine, drives, tap });
       } catch (e) {
         for (const d of drives) d.close();
+        tap?.close();
         throw e instanceof UserError && tag !== "" ? new UserError(`${tag}${e.message}`, e.status) : e;
       }
       if (v.memmap) print(STDERR, [`${tag}memory map:`, ...formatMemoryMap(built[i]!.machine.memoryMap).map((l) => `  ${l}`)].join("\n") + "\n");
@@ -131,6 +135,7 @@ async function run(argv: string[]): Promise<number> {
     for (const b of built) {
       b.machine.close();
       for (const d of b.drives) d.close(); // flushes: every write is on disk when microvmm ends
+      b.tap?.close();
     }
   }
 }
@@ -155,6 +160,7 @@ function checkOptions(o: CliOptions, plans: readonly GuestPlan[]): void {
     if (o.gdb !== undefined) throw new BadInputError("--gdb debugs one vCPU: leave out --cpus (or give --cpus 1)");
   }
   const linux = plans.some((p) => p.kind === "linux");
+  if (!linux && o.vms.some((v) => v.net !== undefined)) throw new BadInputError("--net is for a Linux kernel (virtio-net)");
   if (linux) {
     if (plans.length > 1) throw new BadInputError("a Linux kernel runs alone: not with --vm");
     const v = o.vms[0]!;
@@ -209,7 +215,7 @@ function dumpScreen(o: CliOptions, b: Built): void {
 }
 const dumped = new WeakSet<Built>();
 
-function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: DiskImage[], tag: string, input: KeySource | undefined): Machine {
+function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: DiskImage[], tap: Tap | undefined, tag: string, input: KeySource | undefined): Machine {
   const warn = (m: string) => say(`${tag}${m}`);
   const pc = plan.kind === "multiboot";
   const ide: Array<DiskImage | undefined> = [undefined, undefined];
@@ -230,6 +236,8 @@ function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: Disk
     coalesce: o.coalesce,
     trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
     drives: pc ? [] : drives,
+    net: tap === undefined ? undefined : { link: tap, fd: tap.fd, mac: v.net!.mac },
+    watchWorker: () => new Worker(new URL("./host/input-worker.ts", import.meta.url)),
     noHostAddresses: v.noHostAddresses,
     debugExit: v.debugExit,
     initrd: o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd", v.memorySize) },

@@ -7,6 +7,8 @@
 import type { AcpiBoard, VirtioSlot } from "../arch/acpi";
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_STRIDE } from "../arch/layout";
 import { VIRTIO_MMIO_SIZE, VirtioMmio, type VirtioDevice } from "../virtio/mmio";
+import { RX_QUEUE, VirtioNet } from "../virtio/net";
+import { FdWatcher } from "../host/fd-watcher";
 import { ExitStatus } from "../errors";
 import type { VmCore } from "../core/vm";
 import type { VmStop } from "../core/stop";
@@ -60,8 +62,14 @@ export interface LinuxWiring {
   output: (bytes: Uint8Array) => void;
   /** Host keys; the UART pulls more when the guest has read its receive FIFO empty. */
   input?: KeySource;
-  /** virtio devices, each on its transport at the next slot (virtioSlots), named for --stats. */
-  virtio?: ReadonlyArray<{ name: string; device: VirtioDevice & { stats: object } }>;
+  /**
+   * virtio devices, each on its transport at the next slot (virtioSlots), named for --stats. The
+   * network card comes with its TAP's fd: a thread watches it and kicks the vCPU when a frame
+   * arrives (with `watchWorker`; else frames are taken between slices only).
+   */
+  virtio?: ReadonlyArray<{ name: string; device: VirtioDevice & { stats: object }; fd?: number }>;
+  /** Creates a Worker running host/input-worker.ts (fd-watcher.ts). */
+  watchWorker?: () => Worker;
 }
 
 export class LinuxBoard implements Board {
@@ -72,8 +80,10 @@ export class LinuxBoard implements Board {
   private readonly panic = new PanicWatch();
   private readonly byte = new Uint8Array(1);
   readonly virtio: Array<{ name: string; transport: VirtioMmio; device: VirtioDevice & { stats: object } }> = [];
+  /** The network card, if any: its transport, device and TAP fd, and the thread watching that fd. */
+  private net: { transport: VirtioMmio; device: VirtioNet; fd: number; watcher: FdWatcher | undefined } | undefined;
 
-  constructor(core: VmCore, w: LinuxWiring) {
+  constructor(private readonly core: VmCore, private readonly w: LinuxWiring) {
     const serial = new Serial((b) => {
       this.byte[0] = b;
       w.output(this.byte);
@@ -97,10 +107,34 @@ export class LinuxBoard implements Board {
       const transport = new VirtioMmio(core.memory, device, (level) => core.irqLine(slot.gsi, level), core.reports.of(`virtio ${name}`));
       core.mmio.insert(slot.base, slot.size, `virtio ${name}`, transport);
       this.virtio.push({ name, transport, device });
+      const fd = devices[i]!.fd;
+      if (device instanceof VirtioNet && fd !== undefined) {
+        this.net = { transport, device, fd, watcher: undefined };
+        // The guest gave receive buffers and the link ran dry: watch for the next frame.
+        device.onDrained = () => this.net?.watcher?.rearm();
+      }
     });
   }
 
-  finish(): void {}
+  /** A thread watches the TAP and kicks the boot vCPU out of KVM_RUN when a frame arrives. */
+  start(): void {
+    if (this.net === undefined || this.w.watchWorker === undefined || this.net.watcher !== undefined) return;
+    this.net.watcher = new FdWatcher(this.w.watchWorker);
+    this.net.watcher.start(this.core.vcpu, [this.net.fd]);
+  }
+
+  /** Between slices: frames that arrived go to the guest (as far as it has buffers). */
+  poll(): VmStop | undefined {
+    const net = this.net;
+    if (net === undefined) return undefined;
+    this.core.vcpu.clearKick();
+    net.transport.wake(RX_QUEUE);
+    return undefined;
+  }
+
+  finish(): void {
+    this.net?.watcher?.stop();
+  }
 
   stats(): StatsPart {
     const c = this.serial.counts;

@@ -144,6 +144,28 @@ export function read(fd: number, buf: Uint8Array): number {
   }
 }
 
+/** read(2) once on a non-blocking fd: bytes read, or -1 when there is nothing yet (EAGAIN). Retries on EINTR. */
+export function readSome(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const r = Number(sym.read(fd, buf, buf.length));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e === EAGAIN) return -1;
+    if (e !== EINTR) throw new SyscallError("read", e);
+  }
+}
+
+/** write(2) once (a packet fd takes a whole frame or nothing): bytes written, or -1 when it would block. */
+export function writeOnce(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const r = Number(sym.write(fd, buf, buf.length));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e === EAGAIN) return -1;
+    if (e !== EINTR) throw new SyscallError("write", e);
+  }
+}
+
 /** Write all of buf; retries short writes and EINTR. */
 export function writeAll(fd: number, buf: Uint8Array): void {
   let off = 0;

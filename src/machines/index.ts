@@ -14,6 +14,7 @@ import { createLinuxMachine, DEFAULT_CMDLINE } from "./linux";
 import { createPcMachine } from "./pc";
 import { createPlainMachine } from "./plain";
 import type { PcConsole } from "../boards/pc";
+import type { FrameLink } from "../virtio/net";
 
 /** What one VM runs: a plain guest, a multiboot kernel, or a Linux kernel. */
 export type GuestPlan =
@@ -66,6 +67,10 @@ export interface MachineOptions {
   debugExit?: boolean;
   /** Plain guests: disk drives 0, 1, …; the caller opens and closes them. */
   drives: readonly BlockBackend[];
+  /** Linux: a virtio-net card on this frame link (a TAP device) and its fd, watched for frames. */
+  net?: { link: FrameLink; fd: number; mac: Uint8Array };
+  /** Creates a Worker running host/input-worker.ts, to kick the vCPU when a host fd (the TAP) has something. */
+  watchWorker?: () => Worker;
   /** Multiboot kernels (the PC board): the IDE disks, [master, slave]; the caller opens and closes them. */
   ide?: ReadonlyArray<BlockBackend | undefined>;
   /** Multiboot kernels: the VGA screen and PS/2 keys, or COM1 both ways (default serial). */

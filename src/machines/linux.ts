@@ -8,6 +8,7 @@ import { LINUX_ACPI, LinuxBoard, MAX_VIRTIO_DEVICES, virtioSlots, type LinuxWiri
 import type { BlockBackend } from "../devices/pv-block";
 import { VirtioBlk } from "../virtio/blk";
 import { VirtioRng } from "../virtio/rng";
+import { VirtioNet, type FrameLink } from "../virtio/net";
 import { BadInputError } from "../errors";
 import { Machine, type MachineBasics } from "../machine";
 
@@ -28,25 +29,31 @@ export const DEFAULT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off 8250.nr_u
 export type LinuxOptions = MachineBasics & Omit<LinuxWiring, "virtio"> & Omit<LinuxBootOptions, "rsdp"> & {
   /** Disks (--disk), each a virtio-blk device: /dev/vda, /dev/vdb, … in this order. The caller opens and closes them. */
   drives?: readonly BlockBackend[];
+  /** A virtio-net card (--net) on this link; the caller opens and closes it. */
+  net?: { link: FrameLink; fd: number; mac: Uint8Array };
+  watchWorker?: () => Worker;
 };
 
 export type LinuxMachine = Machine & { readonly board: LinuxBoard; readonly boot: LinuxBoot };
 
 export function createLinuxMachine(o: LinuxOptions): LinuxMachine {
   const drives = o.drives ?? [];
-  // The disks, then the entropy device (virtio-rng: the kernel's random pool is seeded at boot).
-  if (drives.length + 1 > MAX_VIRTIO_DEVICES) throw new BadInputError(`at most ${MAX_VIRTIO_DEVICES - 1} disks for a Linux kernel`);
+  // The disks, the network card, then the entropy device (virtio-rng: the kernel's random pool is seeded at boot).
+  const count = drives.length + (o.net === undefined ? 0 : 1) + 1;
+  if (count > MAX_VIRTIO_DEVICES) throw new BadInputError(`at most ${MAX_VIRTIO_DEVICES - 1} virtio disks and cards for a Linux kernel`);
   return Machine.build({ ...o, irqchip: true, hugePages: true }, (memory) => {
     if (!memory.contains(0, LEGACY_HOLE_END)) {
       throw new BadInputError("Linux needs guest RAM beyond 1 MiB (boot pages, ACPI tables, the kernel) — raise --memory");
     }
     // The tables describe the board; the boot information points at their RSDP.
-    const rsdp = writeAcpiTables(memory, { ...LINUX_ACPI, vcpus: o.cpus ?? 1, virtio: virtioSlots(drives.length + 1) });
+    const rsdp = writeAcpiTables(memory, { ...LINUX_ACPI, vcpus: o.cpus ?? 1, virtio: virtioSlots(count) });
     return LinuxBoot.place(memory, { ...o, rsdp });
   }, (core) => new LinuxBoard(core, {
+    watchWorker: o.watchWorker,
     ...o,
     virtio: [
       ...drives.map((d, i) => ({ name: `blk${i}`, device: new VirtioBlk(core.memory, d, `microvmm-disk${i}`, core.reports.of(`virtio blk${i}`)) })),
+      ...(o.net === undefined ? [] : [{ name: "net", device: new VirtioNet(core.memory, o.net.link, o.net.mac), fd: o.net.fd }]),
       { name: "rng", device: new VirtioRng(core.memory) },
     ],
   }));

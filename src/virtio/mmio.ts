@@ -228,6 +228,17 @@ export class VirtioMmio implements MmioDevice {
       this.report(`virtio ${this.name}: notified queue ${index}, which is ${q === undefined ? "not there" : "not ready"}: ignored`);
       return;
     }
+    this.run(q, index);
+  }
+
+  /** The host has something for queue `index` (a frame arrived): processed as on a notification, if the queue is live. */
+  wake(index: number): void {
+    const q = this.queues[index];
+    if (q === undefined || !q.ready || !(this.status & STATUS_DRIVER_OK) || (this.status & STATUS_DEVICE_NEEDS_RESET)) return;
+    this.run(q, index);
+  }
+
+  private run(q: VirtQueue, index: number): void {
     try {
       this.device.process(q, index);
     } catch (e) {

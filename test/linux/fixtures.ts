@@ -67,7 +67,9 @@ function kernelPackage(flavour: "cloud" | "generic"): string {
 }
 
 /** The virtio modules of the cloud kernel (it builds them as modules), in the order insmod needs them. */
-export const VIRTIO_MODULES = ["virtio", "virtio_ring", "virtio_mmio", "virtio-rng", "virtio_blk"];
+export const VIRTIO_MODULES = ["virtio", "virtio_ring", "virtio_mmio", "virtio-rng", "virtio_blk", "failover", "net_failover", "virtio_net"];
+const MODULE_PATHS = ["drivers/virtio/*", "drivers/block/virtio_blk.ko", "drivers/char/hw_random/virtio-rng.ko",
+  "net/core/failover.ko", "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko"];
 
 /** A bzImage's release ("6.1.0-50-cloud-amd64"): the string its setup header's kernel_version points at. */
 function kernelRelease(bzImage: string): string {
@@ -80,11 +82,10 @@ function kernelRelease(bzImage: string): string {
 function cloudVirtioModules(): Array<{ name: string; data: Uint8Array }> {
   const pkg = `linux-image-${kernelRelease(cloudKernel())}-unsigned`;
   const root = join(CACHE, pkg, "modules");
-  const done = join(root, ".done");
+  const done = join(root, `.done-${VIRTIO_MODULES.length}`);
   if (!existsSync(done)) {
     mkdirSync(root, { recursive: true });
-    sh(["sh", "-c", `dpkg-deb --fsys-tarfile '${downloaded(pkg)}' | tar -x --wildcards './lib/modules/*/kernel/drivers/virtio/*' ` +
-      `'./lib/modules/*/kernel/drivers/block/virtio_blk.ko' './lib/modules/*/kernel/drivers/char/hw_random/virtio-rng.ko'`], root);
+    sh(["sh", "-c", `dpkg-deb --fsys-tarfile '${downloaded(pkg)}' | tar -x --wildcards ${MODULE_PATHS.map((p) => `'./lib/modules/*/kernel/${p}'`).join(" ")}`], root);
     writeFileSync(done, "");
   }
   const found = sh(["find", ".", "-name", "*.ko"], root).split("\n").filter((l) => l !== "");
@@ -173,6 +174,27 @@ export function busyboxInitramfs(name: string, then: string, modules: ReadonlyAr
     ...modules.map((m) => ({ name: `lib/${m.name}.ko`, mode: S_IFREG | 0o644, data: m.data })),
   ]));
   return path;
+}
+
+/** The static busybox the initramfs images hold, for the host's end of a test (its nc). */
+export const busyboxBinary = (): string => join(unpacked("busybox-static"), "bin", "busybox");
+
+/**
+ * The guest's end of test/linux/virtio-net.sh: eth0 up at 10.0.2.15, three pings to the host's
+ * 10.0.2.1, then `size` random bytes sent to port 5001 and as many fetched from 5002, each side's
+ * SHA-256 and the guest's clock (/proc/uptime) around each transfer printed; then power-off.
+ */
+export function netInitramfs(size: number): string {
+  return virtioInitramfs(`virtio-net-${size}`, [
+    "ip link set lo up; ip addr add 10.0.2.15/24 dev eth0; ip link set eth0 up",
+    'echo "mac: $(cat /sys/class/net/eth0/address)"',
+    "ping -c 3 -W 5 10.0.2.1 | grep -E 'packets transmitted' | sed 's/^/ping: /'",
+    `head -c ${size} /dev/urandom > /data; echo "guest: sent $(sha256sum < /data | cut -d' ' -f1)"`,
+    "t0=$(cut -d' ' -f1 /proc/uptime); nc 10.0.2.1 5001 < /data; t1=$(cut -d' ' -f1 /proc/uptime)",
+    "nc 10.0.2.1 5002 > /got; t2=$(cut -d' ' -f1 /proc/uptime)",
+    "echo \"guest: got $(sha256sum < /got | cut -d' ' -f1) ($(wc -c < /got) bytes)\"",
+    'echo "guest: times $t0 $t1 $t2"',
+    "poweroff -f"].join("\n"));
 }
 
 /**

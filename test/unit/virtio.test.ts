@@ -7,6 +7,8 @@ import * as M from "../../src/virtio/mmio";
 import { QueueError, VirtQueue, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from "../../src/virtio/queue";
 import { VirtioRng } from "../../src/virtio/rng";
 import { VirtioBlk } from "../../src/virtio/blk";
+import { VirtioNet } from "../../src/virtio/net";
+import { parseNetSpec } from "../../src/host/tap";
 
 const RAM = 0x100000;
 const DESC = 0x1000, AVAIL = 0x2000, USED = 0x3000;
@@ -420,5 +422,85 @@ describe("virtio-blk", () => {
     x.w(M.REG_QUEUE_NOTIFY, 0);
     expect(q.used(1)).toEqual([0, 1]);
     expect(view.getUint8(0x70000)).toBe(0);
+  });
+});
+
+describe("virtio-net", () => {
+  const MAC = Uint8Array.of(0x52, 0x54, 0, 0x12, 0x34, 0x56);
+  function setUp() {
+    const { memory, view } = ram();
+    const frames: Uint8Array[] = [];
+    const sent: Uint8Array[] = [];
+    const link = {
+      receive: (into: Uint8Array) => { const f = frames.shift(); if (f === undefined) return 0; into.set(f); return f.length; },
+      send: (f: Uint8Array) => { sent.push(f.slice()); return true; },
+    };
+    const net = new VirtioNet(memory, link, MAC);
+    let drained = 0;
+    net.onDrained = () => { drained++; };
+    const x = mmio(net, memory);
+    // Both queues: receive (0) at DESC/AVAIL/USED, transmit (1) at 0x4000/0x5000/0x6000.
+    // As negotiate() does, with the transmit queue set up too before DRIVER_OK.
+    x.w(M.REG_QUEUE_SEL, 1); x.w(M.REG_QUEUE_NUM, 8);
+    x.w(M.REG_QUEUE_DESC_LOW, 0x4000); x.w(M.REG_QUEUE_DRIVER_LOW, 0x5000); x.w(M.REG_QUEUE_DEVICE_LOW, 0x6000);
+    x.w(M.REG_QUEUE_READY, 1);
+    negotiate(x, V1 | (1n << 5n));
+    return { memory, view, net, x, frames, sent, drained: () => drained };
+  }
+
+  test("the MAC address in the configuration space; VIRTIO_NET_F_MAC offered", () => {
+    const { x } = setUp();
+    expect(x.r(M.REG_DEVICE_ID)).toBe(1);
+    expect(x.r(M.CONFIG_SPACE)).toBe(0x12005452); // 52 54 00 12, little-endian
+    const b = new Uint8Array(6);
+    x.t.read(M.CONFIG_SPACE, b);
+    expect([...b]).toEqual([...MAC]);
+  });
+
+  test("transmit: the frame after the 12-byte header goes to the link; a chain of only a header is dropped", () => {
+    const { view, x, sent, net } = setUp();
+    const tx = (i: number, addr: number, len: number) => {
+      const at = 0x4000 + 16 * i;
+      view.setBigUint64(at, BigInt(addr), true); view.setUint32(at + 8, len, true); view.setUint16(at + 12, 0, true);
+    };
+    for (let i = 0; i < 12; i++) view.setUint8(0x40000 + i, 0xaa); // a header, ignored
+    for (let i = 0; i < 60; i++) view.setUint8(0x40000 + 12 + i, i);
+    tx(0, 0x40000, 72);
+    tx(1, 0x40000, 12);
+    view.setUint16(0x5000 + 4, 0, true); view.setUint16(0x5000 + 6, 1, true); view.setUint16(0x5000 + 2, 2, true);
+    x.w(M.REG_QUEUE_NOTIFY, 1);
+    expect(sent.map((f) => [...f])).toEqual([Array.from({ length: 60 }, (_, i) => i)]);
+    expect(view.getUint16(0x6000 + 2, true)).toBe(2);
+    expect(net.stats).toMatchObject({ txFrames: 1, txBytes: 60, txDropped: 1 });
+  });
+
+  test("receive: a frame waits for a buffer, then arrives after a zero header with num_buffers 1; too big for its buffer: dropped", () => {
+    const { memory, view, x, net, frames, drained } = setUp();
+    frames.push(new Uint8Array(100).fill(7));
+    x.t.wake(0);
+    expect(net.rxBlocked).toBe(true); // read from the link, no buffer yet
+    const d = driver(view, 8);
+    d.desc(0, 0x48000, 2048, VIRTQ_DESC_F_WRITE);
+    d.desc(1, 0x49000, 50, VIRTQ_DESC_F_WRITE);
+    d.offer(0);
+    x.w(M.REG_QUEUE_NOTIFY, 0);
+    expect(d.used(0)).toEqual([0, 112]);
+    expect([...memory.slice(0x48000, 14)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 7, 7]);
+    expect(net.rxBlocked).toBe(false);
+    expect(drained()).toBe(1);
+    frames.push(new Uint8Array(100).fill(9));
+    d.offer(1);
+    x.t.wake(0);
+    expect(d.used(1)).toEqual([1, 0]);
+    expect(net.stats).toMatchObject({ rxFrames: 1, rxBytes: 100, rxDropped: 1 });
+    expect(x.r(M.REG_INTERRUPT_STATUS)).toBe(M.INT_USED_BUFFER);
+  });
+
+  test("--net: tap=NAME with an optional unicast MAC", () => {
+    expect(parseNetSpec("tap=tap0")).toEqual({ tap: "tap0", mac: Uint8Array.of(0x52, 0x54, 0, 0x12, 0x34, 0x56) });
+    expect(parseNetSpec("tap=t1,mac=02:00:00:00:00:01").mac).toEqual(Uint8Array.of(2, 0, 0, 0, 0, 1));
+    expect(() => parseNetSpec("tap=t1,mac=01:00:00:00:00:01")).toThrow('bad --net "tap=t1,mac=01:00:00:00:00:01": "01:00:00:00:00:01" is not a unicast MAC address');
+    expect(() => parseNetSpec("mac=02:00:00:00:00:01")).toThrow("no TAP device named");
+    expect(() => parseNetSpec("tap=t,speed=10")).toThrow('unknown part "speed=10"');
   });
 });
