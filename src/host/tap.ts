@@ -43,11 +43,19 @@ export class Tap {
     if (bytes.length === 0 || bytes.length >= IFNAMSIZ || !/^[A-Za-z0-9_.-]+$/.test(name)) {
       throw new HostError(`bad TAP name "${name}": 1 to 15 letters, digits, '-', '_' or '.'`);
     }
+    const refused = (e: unknown) => {
+      const errno = e instanceof libc.SyscallError ? e.errno : 0;
+      if (errno === EPERM || errno === EACCES) {
+        return new HostError(`cannot use TAP ${name}: not permitted — create it for your user first (ip tuntap add ${name} mode tap user $USER), or run with CAP_NET_ADMIN`);
+      }
+      if (errno === EBUSY) return new HostError(`cannot use TAP ${name}: another program has it open`);
+      return new HostError(`cannot use TAP ${name}: ${(e as Error).message}`);
+    };
     let fd: number;
     try {
       fd = libc.open("/dev/net/tun", libc.O_RDWR | libc.O_NONBLOCK | libc.O_CLOEXEC);
     } catch (e) {
-      throw new HostError(`cannot open /dev/net/tun for TAP ${name}: ${(e as Error).message}`);
+      throw refused(e);
     }
     const ifr = new Uint8Array(IFREQ_SIZE);
     ifr.set(bytes);
@@ -56,12 +64,7 @@ export class Tap {
       libc.ioctl(fd, TUNSETIFF, ifr, "TUNSETIFF");
     } catch (e) {
       libc.close(fd);
-      const errno = (e as libc.SyscallError).errno;
-      if (errno === EPERM || errno === EACCES) {
-        throw new HostError(`cannot use TAP ${name}: not permitted — create it for your user first (ip tuntap add ${name} mode tap user $USER), or run with CAP_NET_ADMIN`);
-      }
-      if (errno === EBUSY) throw new HostError(`cannot use TAP ${name}: another program has it open`);
-      throw new HostError(`cannot use TAP ${name}: ${(e as Error).message}`);
+      throw refused(e);
     }
     return new Tap(name, fd);
   }

@@ -1,6 +1,6 @@
 // What users see when something is wrong: one line, the documented status, nothing else.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { guest, hasKvm, runVmm } from "../helpers";
@@ -80,6 +80,25 @@ describe("bad Linux kernels: status 2, one line, no VM", () => {
   test("missing kernel and initrd files", async () => {
     expectOneLine(await runVmm(["--kernel", join(dir, "none")]), 2, `cannot read kernel ${join(dir, "none")}: no such file`);
     expectOneLine(await runVmm(["--kernel", kernel("ok2.bz", good), "--initrd", join(dir, "none")]), 2, `cannot read initrd ${join(dir, "none")}: no such file`);
+  });
+});
+
+describe("--net: refused where it cannot apply, one line", () => {
+  const good = buildBzImage();
+  const k = join(dir, "net.bz");
+  writeFileSync(k, good, { mode: 0o644 });
+  chmodSync(dir, 0o755); // the unprivileged run below reads the kernel first
+  test("a bad spec, a plain guest: status 2", async () => {
+    expectOneLine(await runVmm(["--kvm", NO_KVM, "--kernel", k, "--net", "tap=t0,mac=zz"]), 2, 'bad --net "tap=t0,mac=zz": "zz" is not a unicast MAC address; --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]');
+    expectOneLine(await runVmm(["--kvm", NO_KVM, "--net", "tap=t0", guest("demo.elf")]), 2, "--net is for a Linux kernel (virtio-net)");
+  });
+
+  test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))("a TAP the user may not create or open: status 3, before any VM", async () => {
+    const p = Bun.spawn(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", guest("../../dist/microvmm"), "--kvm", NO_KVM, "--kernel", k, "--net", "tap=microvmm-t0"],
+      { stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expectOneLine({ status, stdout, stderr }, 3,
+      "cannot use TAP microvmm-t0: not permitted — create it for your user first (ip tuntap add microvmm-t0 mode tap user $USER), or run with CAP_NET_ADMIN");
   });
 });
 
