@@ -10,12 +10,14 @@
 // takes (mycpu), each read an MMIO exit the kernel emulates; under the nested KVM that is ~150 µs
 // a read and ~300 reads a character written, so `ls` prints 15-20 bytes a second there (26-41 s
 // in four boots, over 60 s on a loaded machine; QEMU the same). A guest that is stuck prints nothing.
+// Between a --cpus 2 boot's lines there have been 40 s of silence there, too close to a one-minute
+// limit: two minutes of silence is a stuck guest.
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { timedReader } from "../helpers";
 
-const QUIET_MS = 60_000;
+const QUIET_MS = 120_000;
 const STEP_MS = 240_000;
 const [original, bin, ...args] = process.argv.slice(2) as [string, string, ...string[]];
 const dir = mkdtempSync(join(tmpdir(), "microvmm-xv6-"));
