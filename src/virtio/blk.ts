@@ -46,6 +46,7 @@ export class VirtioBlk implements VirtioDevice {
   private readonly header = new Uint8Array(HEADER_SIZE);
   private readonly headerView = new DataView(this.header.buffer);
   private readonly id: Uint8Array;
+  private readonly status = new Uint8Array(1);
 
   /** `serial`: what GET_ID answers (at most 20 bytes kept). `warn`: an I/O error on the host. */
   constructor(private readonly memory: GuestMemory, private readonly disk: BlockBackend, serial: string,
@@ -77,7 +78,8 @@ export class VirtioBlk implements VirtioDevice {
       }
       const statusAt = last.gpa + last.len - 1;
       const { status, written } = this.request(c.readable, trimLast(c.writable));
-      this.memory.write(statusAt, Uint8Array.of(status), "virtio-blk status");
+      this.status[0] = status;
+      this.memory.write(statusAt, this.status, "virtio-blk status");
       if (status !== VIRTIO_BLK_S_OK) this.stats.errors++;
       queue.push(c.head, written + 1);
     }

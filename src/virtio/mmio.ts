@@ -94,7 +94,6 @@ export class VirtioMmio implements MmioDevice {
   private interruptStatus = 0;
   private line = false;
   private readonly offered: bigint;
-  private readonly word = new DataView(new ArrayBuffer(4));
 
   /**
    * `irq(level)`: the interrupt line. `report(message)`: a problem the guest caused (the board
@@ -121,10 +120,10 @@ export class VirtioMmio implements MmioDevice {
       this.device.readConfig(offset - CONFIG_SPACE, data);
       return;
     }
-    // Registers are 32 bits wide; a narrower read gets the low bytes of the register it starts in.
-    this.word.setUint32(0, this.register(offset & ~3) >>> 0, true);
+    // Registers are 32 bits wide; a narrower read gets the bytes of the register it starts in.
+    const value = this.register(offset & ~3) >>> 0;
     data.fill(0);
-    data.set(new Uint8Array(this.word.buffer, offset & 3, Math.min(data.length, 4 - (offset & 3))));
+    for (let i = 0, shift = 8 * (offset & 3); i < data.length && shift < 32; i++, shift += 8) data[i] = (value >>> shift) & 0xff;
   }
 
   private register(offset: number): number {
@@ -151,7 +150,7 @@ export class VirtioMmio implements MmioDevice {
       return;
     }
     if (data.length !== 4 || offset % 4 !== 0) return; // 4.2.2.2: registers take aligned 32-bit writes only
-    const value = new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true);
+    const value = (data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! << 24)) >>> 0;
     const q = this.queues[this.queueSel];
     // The queue's set-up registers are the driver's only while the queue is not live.
     const settable = q !== undefined && !q.ready && (this.status & STATUS_DRIVER_OK) === 0;

@@ -197,26 +197,21 @@ export class VirtQueue {
   }
 }
 
-/** Copies `src` into the chain's writable buffers from the start; returns the bytes written. */
-export function writeToChain(memory: GuestMemory, segments: readonly Segment[], src: Uint8Array): number {
+/** Copies between `bytes` and the chain's buffers, from the start of both, as far as both go; returns the bytes copied. */
+function copyChain(memory: GuestMemory, segments: readonly Segment[], bytes: Uint8Array, toGuest: boolean): number {
   let done = 0;
   for (const s of segments) {
-    if (done === src.length) break;
-    const n = Math.min(s.len, src.length - done);
-    memory.write(s.gpa, src.subarray(done, done + n), "virtqueue buffer");
+    if (done === bytes.length) break;
+    const n = Math.min(s.len, bytes.length - done);
+    const part = bytes.subarray(done, done + n);
+    if (toGuest) memory.write(s.gpa, part, "virtqueue buffer"); else memory.read(s.gpa, part, "virtqueue buffer");
     done += n;
   }
   return done;
 }
 
+/** Copies `src` into the chain's writable buffers from the start; returns the bytes written. */
+export const writeToChain = (memory: GuestMemory, segments: readonly Segment[], src: Uint8Array): number => copyChain(memory, segments, src, true);
+
 /** Reads the chain's readable buffers from the start into `dst` (as much as fits); returns the bytes read. */
-export function readFromChain(memory: GuestMemory, segments: readonly Segment[], dst: Uint8Array): number {
-  let done = 0;
-  for (const s of segments) {
-    if (done === dst.length) break;
-    const n = Math.min(s.len, dst.length - done);
-    memory.read(s.gpa, dst.subarray(done, done + n), "virtqueue buffer");
-    done += n;
-  }
-  return done;
-}
+export const readFromChain = (memory: GuestMemory, segments: readonly Segment[], dst: Uint8Array): number => copyChain(memory, segments, dst, false);
