@@ -153,7 +153,9 @@ export class VirtQueue {
         continue;
       }
       if (len > 0 && !this.memory.contains(addr, len)) throw new QueueError(`a buffer at ${hex(addr)}+${len} is not in guest RAM (chain ${head})`);
-      if (flags & VIRTQ_DESC_F_WRITE) {
+      if (len === 0) {
+        // Carries nothing, and its address may be anything: left out, so no device ever looks it up.
+      } else if (flags & VIRTQ_DESC_F_WRITE) {
         c.writable.push({ gpa: addr, len });
         c.writableBytes += len;
       } else {

@@ -80,6 +80,17 @@ describe("split virtqueue", () => {
     expect(q.pop()).toEqual({ head: 2, readable: [{ gpa: 0x10000, len: 8 }], writable: [{ gpa: 0x11000, len: 4096 }], writableBytes: 4096 });
   });
 
+  test("a zero-length buffer is left out of the chain, wherever it points (no device looks its address up)", () => {
+    const { memory, view } = ram();
+    const d = driver(view, 8);
+    const q = queue(memory);
+    d.desc(0, 0x10000, 16, VIRTQ_DESC_F_NEXT, 1);
+    d.desc(1, 0xfff00010800, 0, VIRTQ_DESC_F_NEXT, 2); // outside RAM, but empty
+    d.desc(2, 0x20000, 8, VIRTQ_DESC_F_WRITE);
+    d.offer(0);
+    expect(q.pop()).toEqual({ head: 0, readable: [{ gpa: 0x10000, len: 16 }], writable: [{ gpa: 0x20000, len: 8 }], writableBytes: 8 });
+  });
+
   test("the indices wrap at 2^16", () => {
     const { memory, view } = ram();
     const d = driver(view, 4);
