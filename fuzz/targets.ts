@@ -30,6 +30,10 @@ import { classify } from "../src/guest-file";
 import * as B from "../src/kvm/bindings";
 import { planGuest } from "../src/machines";
 import { GuestMemory } from "../src/memory/guest-memory";
+import * as M from "../src/virtio/mmio";
+import { VirtioBlk } from "../src/virtio/blk";
+import { VirtioNet } from "../src/virtio/net";
+import { VirtioRng } from "../src/virtio/rng";
 import { MmioBus, PortBus, type PortDevice } from "../src/vcpu/bus";
 import { handleExit, makeExitContext } from "../src/vcpu/exits";
 import { ExitStats } from "../src/vcpu/stats";
@@ -150,6 +154,14 @@ export const TARGETS: Target[] = [
     // encode to a packet that decodes back to itself.
     seeds: () => [new TextEncoder().encode(GDB_SESSION)],
     run: (input, rng) => runGdb(input, rng),
+  },
+  {
+    name: "virtio",
+    // The input is a driver: its first 4 KiB are guest RAM at 0x10000 (rings, descriptors,
+    // buffers), then 8 bytes a register access (device, register, value) to virtio-rng, -blk and
+    // -net on their transports, with addresses into that RAM most of the time.
+    seeds: () => [virtioSeed()],
+    run: (input, rng) => runVirtio(input, rng),
   },
   {
     name: "exits",
@@ -316,6 +328,60 @@ function runIde(input: Uint8Array, rng: Rng): void {
         if (!Number.isInteger(v) || v < 0 || v >= 2 ** (8 * size)) throw new Error(`IDE read of ${size} bytes gave ${v}`);
       }
     }
+  }
+  if (driveViolations.length > 0) throw new Error(driveViolations[0]);
+}
+
+const VIRTIO_RAM = 0x10000;
+const VIRTIO_RAM_SIZE = 0x1000;
+const VIRTIO_REGS = [M.REG_DEVICE_FEATURES_SEL, M.REG_DRIVER_FEATURES, M.REG_DRIVER_FEATURES_SEL, M.REG_QUEUE_SEL, M.REG_QUEUE_NUM,
+  M.REG_QUEUE_READY, M.REG_QUEUE_NOTIFY, M.REG_INTERRUPT_ACK, M.REG_STATUS, M.REG_QUEUE_DESC_LOW, M.REG_QUEUE_DESC_HIGH,
+  M.REG_QUEUE_DRIVER_LOW, M.REG_QUEUE_DRIVER_HIGH, M.REG_QUEUE_DEVICE_LOW, M.REG_QUEUE_DEVICE_HIGH, M.REG_INTERRUPT_STATUS, M.CONFIG_SPACE];
+
+/** A driver that sets up queue 0 of each device (descriptors, available and used rings at +0, +0x200, +0x400) and notifies it, with a chain of two descriptors. */
+function virtioSeed(): Uint8Array {
+  const ram = new Uint8Array(VIRTIO_RAM_SIZE);
+  const dv = new DataView(ram.buffer);
+  dv.setBigUint64(0, BigInt(VIRTIO_RAM + 0x800), true); dv.setUint32(8, 16, true); dv.setUint16(12, 1, true); dv.setUint16(14, 1, true);
+  dv.setBigUint64(16, BigInt(VIRTIO_RAM + 0xa00), true); dv.setUint32(24, 513, true); dv.setUint16(28, 2, true);
+  dv.setUint16(0x202, 1, true); // the available ring: one entry, head 0
+  const ops: Array<[number, number]> = [[M.REG_STATUS, 3], [M.REG_DRIVER_FEATURES_SEL, 1], [M.REG_DRIVER_FEATURES, 1], [M.REG_STATUS, 11],
+    [M.REG_QUEUE_NUM, 8], [M.REG_QUEUE_DESC_LOW, VIRTIO_RAM], [M.REG_QUEUE_DRIVER_LOW, VIRTIO_RAM + 0x200], [M.REG_QUEUE_DEVICE_LOW, VIRTIO_RAM + 0x400],
+    [M.REG_QUEUE_READY, 1], [M.REG_STATUS, 15], [M.REG_QUEUE_NOTIFY, 0], [M.REG_INTERRUPT_ACK, 1]];
+  const prog = new Uint8Array(8 * ops.length * 3);
+  const pv = new DataView(prog.buffer);
+  for (let d = 0; d < 3; d++) ops.forEach(([reg, value], i) => { const at = 8 * (d * ops.length + i); pv.setUint8(at, d); pv.setUint8(at + 1, VIRTIO_REGS.indexOf(reg)); pv.setUint32(at + 4, value, true); });
+  const out = new Uint8Array(ram.length + prog.length);
+  out.set(ram);
+  out.set(prog, ram.length);
+  return out;
+}
+
+function runVirtio(input: Uint8Array, rng: Rng): void {
+  driveViolations.length = 0;
+  const m = memory();
+  m.write(VIRTIO_RAM, input.subarray(0, Math.min(input.length, VIRTIO_RAM_SIZE)));
+  const frames = [new Uint8Array(60).fill(1), new Uint8Array(1500).fill(2)];
+  const link = { receive: (into: Uint8Array) => { const f = frames.shift(); if (f === undefined) return 0; const n = Math.min(f.length, into.length); into.set(f.subarray(0, n)); return n; }, send: () => rng.below(4) !== 0 };
+  const transports = [new VirtioRng(m, (b) => b.fill(0x5a)), new VirtioBlk(m, checkedDrive(64, rng.below(2) === 0), "fuzz", () => {}),
+    new VirtioNet(m, link, Uint8Array.of(2, 0, 0, 0, 0, 1))].map((d) => new M.VirtioMmio(m, d, () => {}, () => {}));
+  const word = new Uint8Array(4);
+  for (let at = VIRTIO_RAM_SIZE; at + 8 <= input.length; at += 8) {
+    const t = transports[input[at]! % transports.length]!;
+    const reg = (input[at + 1]! & 0x80) === 0 ? VIRTIO_REGS[input[at + 1]! % VIRTIO_REGS.length]! : (input[at + 1]! << 2) & 0x1ff;
+    let value = (input[at + 4]! | (input[at + 5]! << 8) | (input[at + 6]! << 16) | (input[at + 7]! << 24)) >>> 0;
+    // Ring addresses into the fuzzed RAM most of the time, anywhere otherwise.
+    if ((input[at + 2]! & 0x80) === 0 && reg >= M.REG_QUEUE_DESC_LOW && reg <= M.REG_QUEUE_DEVICE_HIGH && (reg & 4) === 0) value = VIRTIO_RAM + (value % VIRTIO_RAM_SIZE);
+    const size = [4, 4, 1, 2, 8][input[at + 2]! % 5]!;
+    const data = size === 4 ? word : new Uint8Array(size);
+    if ((input[at + 3]! & 1) === 0) {
+      data.fill(0);
+      for (let i = 0; i < Math.min(4, size); i++) data[i] = (value >>> (8 * i)) & 0xff;
+      t.write(reg, data);
+    } else {
+      t.read(reg, data);
+    }
+    if (rng.below(8) === 0) t.wake(0);
   }
   if (driveViolations.length > 0) throw new Error(driveViolations[0]);
 }

@@ -14,7 +14,7 @@ test("fuzzing, fixed seed: no internal error, crash, hang or unbounded growth", 
   expect(r.failures.map((f) => f.what.split("\n")[0])).toEqual([]);
   expect(r.cases).toBe(2500);
   // Every target ran, and the binary saw both refused and accepted inputs.
-  expect(Object.keys(r.byTarget).sort()).toEqual(["devices", "elf", "exits", "gdb", "ide", "linux", "multiboot", "raw"]);
+  expect(Object.keys(r.byTarget).sort()).toEqual(["devices", "elf", "exits", "gdb", "ide", "linux", "multiboot", "raw", "virtio"]);
   if (hasKvm) {
     expect(r.binaryRuns).toBeGreaterThanOrEqual(40); // every 25th case, when its target has a command-line form
     expect(r.binaryStatuses["2"]).toBeGreaterThan(0);
