@@ -119,11 +119,11 @@ function buildDemoImage(): void {
 
 function buildExecutable(): void {
   mkdirSync("dist", { recursive: true });
-  // The input watcher and each application processor run in a Worker: their modules are entry points of the executable too.
+  // The input watcher, each application processor and the virtio device thread run in a Worker: their modules are entry points of the executable too.
   // A compiled program would read bunfig.toml and .env from the directory it starts in: a user's
   // files there must not change (or break, or run code in) microvmm, and reading them costs startup.
   sh([process.execPath, "build", "--compile", "--bytecode", "--format=esm", "--minify", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv",
-    "src/main.ts", "src/host/input-worker.ts", "src/vcpu/ap-worker.ts", "--outfile", "dist/microvmm"]);
+    "src/main.ts", "src/host/input-worker.ts", "src/vcpu/ap-worker.ts", "src/virtio/io-worker.ts", "--outfile", "dist/microvmm"]);
   console.log(`build: dist/microvmm (${(statSync("dist/microvmm").size / 2 ** 20).toFixed(0)} MiB)`);
 }
 

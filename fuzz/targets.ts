@@ -33,6 +33,8 @@ import { GuestMemory } from "../src/memory/guest-memory";
 import * as M from "../src/virtio/mmio";
 import { VirtioBlk } from "../src/virtio/blk";
 import { VirtioNet } from "../src/virtio/net";
+import { SharedDevice } from "../src/virtio/io-shared";
+import { ThreadedDevice } from "../src/virtio/io-device";
 import { VirtioRng } from "../src/virtio/rng";
 import { MmioBus, PortBus, type PortDevice } from "../src/vcpu/bus";
 import { handleExit, makeExitContext } from "../src/vcpu/exits";
@@ -363,8 +365,18 @@ function runVirtio(input: Uint8Array, rng: Rng): void {
   m.write(VIRTIO_RAM, input.subarray(0, Math.min(input.length, VIRTIO_RAM_SIZE)));
   const frames = [new Uint8Array(60).fill(1), new Uint8Array(1500).fill(2)];
   const link = { receive: (into: Uint8Array) => { const f = frames.shift(); if (f === undefined) return 0; const n = Math.min(f.length, into.length); into.set(f.subarray(0, n)); return n; }, send: () => rng.below(4) !== 0 };
-  const transports = [new VirtioRng(m, (b) => b.fill(0x5a)), new VirtioBlk(m, checkedDrive(64, rng.below(2) === 0), "fuzz", () => {}),
-    new VirtioNet(m, link, Uint8Array.of(2, 0, 0, 0, 0, 1))].map((d) => new M.VirtioMmio(m, d, () => {}, () => {}));
+  // As on the Linux board: the entropy device served on the exit; the disk and the card by their
+  // device thread's copies (ThreadedDevice, here in-process), told of the set-up at once.
+  const drive = checkedDrive(64, rng.below(2) === 0);
+  const threads: ThreadedDevice[] = [];
+  const threaded = (make: () => VirtioBlk | VirtioNet) => {
+    const shared = SharedDevice.create(make().queueSizes.length);
+    const td = new ThreadedDevice(m, make(), shared, () => {}, () => {});
+    threads.push(td);
+    return new M.VirtioMmio(m, make(), () => {}, () => {}, { shared, sync: () => { td.configure(); }, pulse: () => {}, forward: (i) => td.notified(i, 1) });
+  };
+  const transports = [new M.VirtioMmio(m, new VirtioRng(m, (b) => b.fill(0x5a)), () => {}, () => {}),
+    threaded(() => new VirtioBlk(m, drive, "fuzz", () => {})), threaded(() => new VirtioNet(m, link, Uint8Array.of(2, 0, 0, 0, 0, 1)))];
   const word = new Uint8Array(4);
   for (let at = VIRTIO_RAM_SIZE; at + 8 <= input.length; at += 8) {
     const t = transports[input[at]! % transports.length]!;
@@ -381,7 +393,9 @@ function runVirtio(input: Uint8Array, rng: Rng): void {
     } else {
       t.read(reg, data);
     }
-    if (rng.below(8) === 0) t.wake(0);
+    // The thread's own wake-ups: a frame on the TAP, a notification through the ioeventfd.
+    if (rng.below(8) === 0) threads[1]!.wake(0);
+    if (rng.below(8) === 0) threads[rng.below(2)]!.notified(rng.below(3), 1);
   }
   if (driveViolations.length > 0) throw new Error(driveViolations[0]);
 }

@@ -94,6 +94,7 @@ export class VirtualMachine {
         warn,
         reportMmioMisses: true,
         drives: this.drives,
+        ioWorker: () => new Worker(new URL("./virtio/io-worker.ts", import.meta.url)),
         initrd: config.initrd === undefined ? undefined
           : typeof config.initrd === "string" ? { name: config.initrd, bytes: readUserFile(config.initrd, "initrd", memorySize) } : { name: "initrd", bytes: config.initrd },
         cmdline: config.cmdline,

@@ -74,6 +74,7 @@ const UNCLAIMED_LINES = 16;
 
 export class Machine {
   private finished = false;
+  private started = false;
 
   constructor(readonly core: VmCore, readonly board: Board, readonly boot: Boot) {}
 
@@ -115,15 +116,23 @@ export class Machine {
       poll: () => host.poll(),
       stopRequested: () => host.stopRequested() ?? board.poll!(),
     };
-    board.start?.();
+    this.start();
     const stop = await this.core.run(hooks, board.pacing);
     this.finish();
     return stop;
   }
 
-  /** One slice of a VM that shares the thread (src/sched). */
+  /** One slice of a VM that shares the thread (src/sched) or runs under the debugger. */
   slice(deadline: number, timer: SliceAlarm, options?: SliceOptions): VmStop | undefined {
+    this.start();
     return this.core.slice(deadline, timer, options) ?? this.board.poll?.();
+  }
+
+  /** Before the first slice: the board starts what works beside the vCPUs (its threads). */
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.board.start?.();
   }
 
   /** The VM has stopped: what waits in the coalesced ring reaches its device, then the board finishes (once). */

@@ -236,8 +236,9 @@ function buildMachine(o: CliOptions, v: VmOptions, plan: GuestPlan, drives: Disk
     coalesce: o.coalesce,
     trace: o.trace ? (line: string) => print(STDERR, `${tag}${line}\n`) : undefined,
     drives: pc ? [] : drives,
-    net: tap === undefined ? undefined : { link: tap, fd: tap.fd, mac: v.net!.mac },
-    watchWorker: () => new Worker(new URL("./host/input-worker.ts", import.meta.url)),
+    net: tap === undefined ? undefined : { tap, mac: v.net!.mac },
+    // The device thread of virtio disks and cards is an entry point of the executable too (build.ts).
+    ioWorker: () => new Worker(new URL("./virtio/io-worker.ts", import.meta.url)),
     noHostAddresses: v.noHostAddresses,
     debugExit: v.debugExit,
     initrd: o.initrd === undefined ? undefined : { name: o.initrd, bytes: readUserFile(o.initrd, "initrd", v.memorySize) },

@@ -61,7 +61,7 @@ export interface VirtioSlot { base: number; size: number; gsi: number }
 
 /**
  * The DSDT's definitions: \_S5 (soft-off) and, under \_SB, each virtio-mmio device the way QEMU's
- * microvm describes them (_HID LNRO0005, the registers, a level-triggered GSI), which is how a
+ * microvm describes them (_HID LNRO0005, the registers, a GSI; edge-triggered, as KVM's irqfd raises it), which is how a
  * kernel whose virtio_mmio driver takes no command-line devices finds them.
  */
 export function dsdtBody(virtio: readonly VirtioSlot[]): Uint8Array {
@@ -71,7 +71,7 @@ export function dsdtBody(virtio: readonly VirtioSlot[]): Uint8Array {
     aml.name("_HID", aml.string("LNRO0005")),
     aml.name("_UID", aml.integer(i)),
     aml.name("_CCA", aml.integer(1)), // cache-coherent DMA
-    aml.name("_CRS", aml.resourceTemplate([aml.memory32Fixed(v.base, v.size), aml.levelInterrupt(v.gsi)])),
+    aml.name("_CRS", aml.resourceTemplate([aml.memory32Fixed(v.base, v.size), aml.edgeInterrupt(v.gsi)])),
   ]));
   const sb = aml.scope("\\_SB_", devices);
   const out = new Uint8Array(s5.length + sb.length);

@@ -96,13 +96,13 @@ export function memory32Fixed(base: number, length: number): Uint8Array {
   return b;
 }
 
-/** Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) { gsi } (6.4.3.6). */
-export function levelInterrupt(gsi: number): Uint8Array {
+/** Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { gsi } (6.4.3.6). */
+export function edgeInterrupt(gsi: number): Uint8Array {
   const b = new Uint8Array(9);
   const v = new DataView(b.buffer);
   b[0] = 0x89;
   v.setUint16(1, 6, true);
-  b[3] = 0x01; // consumer; level; active high; exclusive
+  b[3] = 0x03; // consumer; edge (bit 1); active high; exclusive
   b[4] = 1; // one interrupt
   v.setUint32(5, gsi, true);
   return b;

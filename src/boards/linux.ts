@@ -1,15 +1,16 @@
 // The Linux board: KVM's in-kernel PIC/IOAPIC/LAPIC and PIT (the core makes them), a 16550A on
 // COM1 (IRQ 4) for the console, an i8042 for reset, a CMOS clock, ACPI PM1a blocks for power-off
 // (described by the ACPI tables the machine writes from LINUX_ACPI), and quiet answers to the
-// legacy ports a kernel probes, and virtio-mmio devices (a disk per --disk, the entropy device),
-// each at its page from VIRTIO_MMIO_BASE with IOAPIC pin 16, 17, … (above the ISA IRQs, so no
-// 8259 shares them), described in the DSDT. Only this file knows these port numbers and IRQs.
+// legacy ports a kernel probes, and virtio-mmio devices (a disk per --disk, the network card, the
+// entropy device), each at its page from VIRTIO_MMIO_BASE with IOAPIC pin 16, 17, … (above the
+// ISA IRQs, so no 8259 shares them; edge-triggered), described in the DSDT. The disks and the
+// card do their I/O on the device thread (virtio/io-thread.ts); the entropy device, which only
+// copies from getrandom, answers here. Only this file knows these port numbers and IRQs.
 import type { AcpiBoard, VirtioSlot } from "../arch/acpi";
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_STRIDE } from "../arch/layout";
 import { VIRTIO_MMIO_SIZE, VirtioMmio, type VirtioDevice } from "../virtio/mmio";
-import { RX_QUEUE, VirtioNet } from "../virtio/net";
-import { FdWatcher } from "../host/fd-watcher";
-import { ExitStatus } from "../errors";
+import { IoThread, type DeviceSpec } from "../virtio/io-thread";
+import { ExitStatus, HostError } from "../errors";
 import type { VmCore } from "../core/vm";
 import type { VmStop } from "../core/stop";
 import { AcpiPm1Control, AcpiPm1Event } from "../devices/acpi-pm";
@@ -63,13 +64,13 @@ export interface LinuxWiring {
   /** Host keys; the UART pulls more when the guest has read its receive FIFO empty. */
   input?: KeySource;
   /**
-   * virtio devices, each on its transport at the next slot (virtioSlots), named for --stats. The
-   * network card comes with its TAP's fd: a thread watches it and kicks the vCPU when a frame
-   * arrives (with `watchWorker`; else frames are taken between slices only).
+   * virtio devices, each on its transport at the next slot (virtioSlots), named for --stats.
+   * A device with a `thread` spec has its queues served by the device thread, which builds its
+   * own copy of the device from the spec (`device` here answers the registers).
    */
-  virtio?: ReadonlyArray<{ name: string; device: VirtioDevice & { stats: object }; fd?: number }>;
-  /** Creates a Worker running host/input-worker.ts (fd-watcher.ts). */
-  watchWorker?: () => Worker;
+  virtio?: ReadonlyArray<{ name: string; device: VirtioDevice & { stats: object }; thread?: DeviceSpec }>;
+  /** Creates a Worker running virtio/io-worker.ts: the device thread. */
+  ioWorker?: () => Worker;
 }
 
 export class LinuxBoard implements Board {
@@ -79,9 +80,9 @@ export class LinuxBoard implements Board {
   readonly keys: KeySink;
   private readonly panic = new PanicWatch();
   private readonly byte = new Uint8Array(1);
-  readonly virtio: Array<{ name: string; transport: VirtioMmio; device: VirtioDevice & { stats: object } }> = [];
-  /** The network card, if any: its transport, device and TAP fd, and the thread watching that fd. */
-  private net: { transport: VirtioMmio; device: VirtioNet; fd: number; watcher: FdWatcher | undefined } | undefined;
+  readonly virtio: Array<{ name: string; transport: VirtioMmio }> = [];
+  /** The device thread, if a device has its I/O there. */
+  private readonly io: IoThread | undefined;
 
   constructor(private readonly core: VmCore, private readonly w: LinuxWiring) {
     const serial = new Serial((b) => {
@@ -102,43 +103,43 @@ export class LinuxBoard implements Board {
     const quiet = new Quiet();
     for (const q of QUIET_PORTS) ports.insert(q.base, q.length, "quiet", quiet);
     const devices = w.virtio ?? [];
+    this.io = devices.some((d) => d.thread !== undefined) ? this.deviceThread() : undefined;
     virtioSlots(devices.length).forEach((slot, i) => {
-      const { name, device } = devices[i]!;
-      const transport = new VirtioMmio(core.memory, device, (level) => core.irqLine(slot.gsi, level), core.reports.of(`virtio ${name}`));
+      const { name, device, thread } = devices[i]!;
+      const offload = thread === undefined ? undefined : this.io!.add(name, thread, device.queueSizes.length, slot.base, slot.gsi);
+      const transport = new VirtioMmio(core.memory, device, (level) => core.irqLine(slot.gsi, level), core.reports.of(`virtio ${name}`), offload);
       core.mmio.insert(slot.base, slot.size, `virtio ${name}`, transport);
-      this.virtio.push({ name, transport, device });
-      const fd = devices[i]!.fd;
-      if (device instanceof VirtioNet && fd !== undefined) {
-        this.net = { transport, device, fd, watcher: undefined };
-        // The guest gave receive buffers and the link ran dry: watch for the next frame.
-        device.onDrained = () => this.net?.watcher?.rearm();
-      }
+      this.virtio.push({ name, transport });
     });
   }
 
-  /** A thread watches the TAP and kicks the boot vCPU out of KVM_RUN when a frame arrives. */
-  start(): void {
-    if (this.net === undefined || this.w.watchWorker === undefined || this.net.watcher !== undefined) return;
-    this.net.watcher = new FdWatcher(this.w.watchWorker);
-    this.net.watcher.start(this.core.vcpu, [this.net.fd]);
+  private deviceThread(): IoThread {
+    const vm = this.core.eventFds();
+    if (vm === undefined) throw new HostError("this KVM has no ioeventfd or irqfd (KVM_CAP_IOEVENTFD, KVM_CAP_IRQFD), which virtio disks and network cards need");
+    if (this.w.ioWorker === undefined) throw new Error("virtio disks and network cards need the device thread's Worker");
+    return new IoThread(vm, this.core.memory, this.w.ioWorker, this.core.reports);
   }
 
-  /** Between slices: frames that arrived go to the guest (as far as it has buffers). */
+  start(): void {
+    this.io?.start();
+  }
+
+  /** Between slices: the device thread's reports; a failed thread ends the VM. */
   poll(): VmStop | undefined {
-    const net = this.net;
-    if (net === undefined) return undefined;
-    this.core.vcpu.clearKick();
-    net.transport.wake(RX_QUEUE);
-    return undefined;
+    const io = this.io;
+    if (io === undefined) return undefined;
+    io.poll();
+    if (io.failure === undefined) return undefined;
+    return { status: ExitStatus.Internal, message: io.failure, dumpState: false };
   }
 
   finish(): void {
-    this.net?.watcher?.stop();
+    this.io?.stop();
   }
 
   stats(): StatsPart {
     const c = this.serial.counts;
-    const virtio = this.virtio.map((v) => ({ name: v.name, ...v.transport.stats, ...v.device.stats }));
+    const virtio = this.virtio.map((v) => ({ name: v.name, ...v.transport.counters() }));
     return {
       json: { serial: { ...c }, virtio },
       lines: [`  serial: ${c.transmitted} bytes sent, ${c.received} received, ${c.overruns} overruns`,

@@ -7,8 +7,11 @@ import { applyCpuidPolicy } from "../arch/cpuid";
 import { IDENTITY_MAP_ADDR, TSS_ADDR } from "../arch/layout";
 import { KVM_PIT_SPEAKER_DUMMY } from "../kvm/bindings";
 import { KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_MAX_VCPUS, KVM_CAP_NR_VCPUS, KVM_CAP_SET_TSS_ADDR,
-  KVM_MP_STATE_HALTED, KVM_MP_STATE_UNINITIALIZED } from "../kvm/ioctls";
+  KVM_MP_STATE_HALTED, KVM_MP_STATE_UNINITIALIZED, KVM_CAP_IOEVENTFD, KVM_CAP_IRQFD } from "../kvm/ioctls";
 import { Kvm, type CpuidTable, type Vcpu, type Vm } from "../kvm/kvm";
+
+/** What a device thread needs of the VM: its notifications and interrupts as eventfds. */
+export type EventFdVm = Pick<Vm, "ioeventfd" | "irqfd">;
 import type { GuestMemory } from "../memory/guest-memory";
 import { MmioBus, PortBus, type MissReporter } from "../vcpu/bus";
 import { formatRegisters } from "../vcpu/dump";
@@ -204,6 +207,15 @@ export class VmCore {
       return { status: ExitStatus.Ok, message: "guest halted with interrupts off", dumpState: false };
     }
     return undefined;
+  }
+
+  /**
+   * The VM for a device thread (virtio/io-thread.ts): KVM_IOEVENTFD and KVM_IRQFD, or undefined
+   * where KVM lacks them or there is no in-kernel irqchip for an irqfd to raise.
+   */
+  eventFds(): EventFdVm | undefined {
+    if (!this.irqchip || this.kvm.checkExtension(KVM_CAP_IOEVENTFD) <= 0 || this.kvm.checkExtension(KVM_CAP_IRQFD) <= 0) return undefined;
+    return this.vm;
   }
 
   /** Sets an interrupt line of the in-kernel irqchip (KVM_IRQ_LINE), for a board's devices. */

@@ -29,10 +29,25 @@ export function parseDiskSpec(text: string): DiskSpec {
   return index === undefined ? { path: rest, readOnly } : { path: rest, readOnly, index };
 }
 
+/** An open image as plain data, to hand to another thread. */
+export interface DiskHandle { path: string; fd: number; sectors: number; readOnly: boolean }
+
 export class DiskImage implements BlockBackend {
   private closed = false;
 
-  private constructor(readonly path: string, private readonly fd: number, readonly sectors: number, readonly readOnly: boolean) {}
+  private constructor(readonly path: string, readonly fd: number, readonly sectors: number, readonly readOnly: boolean) {}
+
+  /** What another thread needs to use the same open image (`borrowed`): it is still this object's to close. */
+  get handle(): DiskHandle {
+    return { path: this.path, fd: this.fd, sectors: this.sectors, readOnly: this.readOnly };
+  }
+
+  /** The image another thread opened (and will close): reads, writes and flushes through its fd. */
+  static borrowed(h: DiskHandle): DiskImage {
+    const image = new DiskImage(h.path, h.fd, h.sectors, h.readOnly);
+    image.closed = true; // not ours to close
+    return image;
+  }
 
   /**
    * Opens and locks an image: a regular file with at least one sector, or a block device. Looked

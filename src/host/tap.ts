@@ -1,6 +1,8 @@
 // A TAP device: the host end of the guest's network card, where each read(2) gives one Ethernet
 // frame the host sends and each write(2) hands it one. Opened non-blocking through /dev/net/tun
-// (TUNSETIFF with IFF_TAP | IFF_NO_PI: bare frames, no packet-information prefix). The kernel
+// (TUNSETIFF with IFF_TAP | IFF_NO_PI: no packet-information prefix; IFF_VNET_HDR with a 12-byte
+// header, TUNSETVNETHDRSZ: each frame carries the virtio_net_hdr, so the guest's checksum and
+// segmentation offloads pass through; TUNSETOFFLOAD says which the guest takes). The kernel
 // creates the device if it does not exist, which needs CAP_NET_ADMIN; an existing one the user
 // owns (`ip tuntap add NAME mode tap user USER`) opens without it. Configuring the host side
 // (address, up, bridge) is the user's, as with QEMU and Firecracker.
@@ -10,8 +12,16 @@ import * as libc from "../libc/libc";
 import { EPERM, EACCES, EBUSY } from "../libc/errno";
 
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
+const TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int)
+const TUNSETVNETHDRSZ = 0x400454d8; // _IOW('T', 216, int)
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+const TUN_F_TSO6 = 0x04;
+/** The header with num_buffers: the size virtio 1.x uses whatever was negotiated. */
+const VNET_HDR_SIZE = 12;
 /** struct ifreq: the name (IFNAMSIZ = 16, NUL-terminated) and, for TUNSETIFF, the flags as a short. */
 const IFREQ_SIZE = 40;
 export const IFNAMSIZ = 16;
@@ -36,7 +46,15 @@ export function parseNetSpec(text: string): NetSpec {
 }
 
 export class Tap {
+  /** Every frame read or written carries the virtio_net_hdr first. */
+  readonly vnetHeader = true;
+
   private constructor(readonly name: string, readonly fd: number) {}
+
+  /** The TAP another thread opened (and will close), for this thread's reads and writes. */
+  static borrowed(name: string, fd: number): Tap {
+    return new Tap(name, fd);
+  }
 
   static open(name: string): Tap {
     const bytes = new TextEncoder().encode(name);
@@ -59,14 +77,21 @@ export class Tap {
     }
     const ifr = new Uint8Array(IFREQ_SIZE);
     ifr.set(bytes);
-    new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TAP | IFF_NO_PI, true);
+    new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, true);
     try {
       libc.ioctl(fd, TUNSETIFF, ifr, "TUNSETIFF");
+      libc.ioctl(fd, TUNSETVNETHDRSZ, Int32Array.of(VNET_HDR_SIZE), "TUNSETVNETHDRSZ");
     } catch (e) {
       libc.close(fd);
       throw refused(e);
     }
     return new Tap(name, fd);
+  }
+
+  /** Which offloads the guest takes: the kernel then may hand over frames with partial checksums, or TCP segments up to 64 KiB. */
+  setOffloads(o: { csum: boolean; tso4: boolean; tso6: boolean }): void {
+    const flags = o.csum ? TUN_F_CSUM | (o.tso4 ? TUN_F_TSO4 : 0) | (o.tso6 ? TUN_F_TSO6 : 0) : 0; // TSO needs the checksum offload
+    libc.ioctlInt(this.fd, TUNSETOFFLOAD, flags, "TUNSETOFFLOAD");
   }
 
   /** One frame from the host into `into`: its length, or 0 when none waits. */

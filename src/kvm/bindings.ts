@@ -61,6 +61,11 @@ export const kvm_coalesced_mmio_zone = struct("kvm_coalesced_mmio_zone", { addr:
 export const kvm_coalesced_mmio = struct("kvm_coalesced_mmio", { phys_addr: "u64", len: "u32", pio: "u32", data: ["u8", 8] });
 /** The ring's header (KVM advances `last`, user space `first`); entries follow it to the end of the page. */
 export const kvm_coalesced_mmio_ring = struct("kvm_coalesced_mmio_ring", { first: "u32", last: "u32" });
+/** KVM_IOEVENTFD: a guest write of `len` bytes (equal to `datamatch` with that flag) at `addr` signals `fd` instead of exiting. */
+export const kvm_ioeventfd = struct("kvm_ioeventfd", { datamatch: "u64", addr: "u64", len: "u32", fd: "u32", flags: "u32", pad: ["u8", 36] });
+export const KVM_IOEVENTFD_FLAG_DATAMATCH = 1;
+/** KVM_IRQFD: a signal on `fd` raises GSI `gsi` (a pulse: set, then cleared) without an ioctl. */
+export const kvm_irqfd = struct("kvm_irqfd", { fd: "u32", gsi: "u32", flags: "u32", resamplefd: "u32", pad: ["u8", 16] });
 export const kvm_pit_config = struct("kvm_pit_config", { flags: "u32", pad: ["u32", 15] });
 export const KVM_PIT_SPEAKER_DUMMY = 1;
 

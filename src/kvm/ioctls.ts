@@ -43,7 +43,9 @@ export const KVM_CREATE_IRQCHIP = _IO(KVMIO, 0x60);
 export const KVM_IRQ_LINE = _IOW(KVMIO, 0x61, 8); // struct kvm_irq_level
 export const KVM_REGISTER_COALESCED_MMIO = _IOW(KVMIO, 0x67, 16); // struct kvm_coalesced_mmio_zone
 export const KVM_UNREGISTER_COALESCED_MMIO = _IOW(KVMIO, 0x68, 16); // struct kvm_coalesced_mmio_zone
+export const KVM_IRQFD = _IOW(KVMIO, 0x76, 32); // struct kvm_irqfd
 export const KVM_CREATE_PIT2 = _IOW(KVMIO, 0x77, 64); // struct kvm_pit_config
+export const KVM_IOEVENTFD = _IOW(KVMIO, 0x79, 64); // struct kvm_ioeventfd
 
 // On a vCPU fd.
 export const KVM_RUN = _IO(KVMIO, 0x80);
@@ -63,7 +65,7 @@ export const KVM_SET_GUEST_DEBUG = _IOW(KVMIO, 0x9b, 72); // struct kvm_guest_de
 export const IOCTLS: Record<string, number> = {
   KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE,
   KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION, KVM_SET_TSS_ADDR,
-  KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP, KVM_IRQ_LINE, KVM_REGISTER_COALESCED_MMIO, KVM_UNREGISTER_COALESCED_MMIO, KVM_CREATE_PIT2, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
+  KVM_SET_IDENTITY_MAP_ADDR, KVM_CREATE_IRQCHIP, KVM_IRQ_LINE, KVM_REGISTER_COALESCED_MMIO, KVM_UNREGISTER_COALESCED_MMIO, KVM_IRQFD, KVM_CREATE_PIT2, KVM_IOEVENTFD, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
   KVM_TRANSLATE, KVM_SET_MSRS, KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2, KVM_GET_MP_STATE, KVM_SET_GUEST_DEBUG,
 };
 
@@ -75,6 +77,9 @@ export const KVM_CAP_MAX_VCPUS = 66;
 /** Answers with the page (in the vCPU mapping) that holds the coalesced-write ring. */
 export const KVM_CAP_COALESCED_MMIO = 15;
 export const KVM_CAP_COALESCED_PIO = 162;
+/** KVM_IRQFD and KVM_IOEVENTFD are there (both since Linux 2.6.32). */
+export const KVM_CAP_IRQFD = 32;
+export const KVM_CAP_IOEVENTFD = 36;
 export const KVM_CAP_IMMEDIATE_EXIT = 136;
 /** Answers with the KVM_GUESTDBG_* flags KVM_SET_GUEST_DEBUG accepts (0 on older kernels). */
 export const KVM_CAP_SET_GUEST_DEBUG2 = 195;

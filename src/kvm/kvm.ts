@@ -6,7 +6,7 @@ import { E2BIG, EACCES, EINVAL, ENOENT, ENODEV, ENOTTY, ENXIO, EPERM } from "../
 import { HostError } from "../errors";
 import {
   kvm_coalesced_mmio_zone, kvm_cpuid2, kvm_cpuid_entry2, kvm_fpu, kvm_guest_debug, kvm_msr_entry, kvm_msrs, kvm_regs, kvm_sregs,
-  kvm_pit_config, kvm_run, kvm_translation, kvm_userspace_memory_region,
+  kvm_ioeventfd, kvm_irqfd, kvm_pit_config, kvm_run, KVM_IOEVENTFD_FLAG_DATAMATCH, kvm_translation, kvm_userspace_memory_region,
   type KvmCpuidEntry2, type KvmFpu, type KvmRegs, type KvmSregs,
 } from "./bindings";
 import * as K from "./ioctls";
@@ -137,6 +137,20 @@ export class Vm {
     this.irqLevel[0] = irq;
     this.irqLevel[1] = level ? 1 : 0;
     libc.ioctl(this.fd, K.KVM_IRQ_LINE, this.irqLevel, "KVM_IRQ_LINE");
+  }
+
+  /**
+   * KVM_IOEVENTFD: a guest write of `len` bytes equal to `datamatch` at MMIO address `addr` signals
+   * eventfd `fd` and the guest goes on, with no exit to user space (other writes there still exit).
+   */
+  ioeventfd(fd: number, addr: number, len: number, datamatch: number): void {
+    const buf = kvm_ioeventfd.encode({ datamatch: BigInt(datamatch), addr: BigInt(addr), len, fd, flags: KVM_IOEVENTFD_FLAG_DATAMATCH, pad: [] });
+    libc.ioctl(this.fd, K.KVM_IOEVENTFD, buf, "KVM_IOEVENTFD");
+  }
+
+  /** KVM_IRQFD: each signal on eventfd `fd` (from any thread) pulses GSI `gsi` on the in-kernel irqchip. */
+  irqfd(fd: number, gsi: number): void {
+    libc.ioctl(this.fd, K.KVM_IRQFD, kvm_irqfd.encode({ fd, gsi, flags: 0, resamplefd: 0, pad: [] }), "KVM_IRQFD");
   }
 
   createVcpu(id: number): Vcpu {

@@ -45,6 +45,12 @@ const bindThreads = () => dlopen("libc.so.6", {
 }).symbols;
 const threads = () => (threadSyms ??= bindThreads());
 
+/** eventfd, bound on first use: only a VM with a device thread needs it. */
+let eventSyms: ReturnType<typeof bindEvents> | undefined;
+const bindEvents = () => dlopen("libc.so.6", {
+  eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+}).symbols;
+
 /** A failed libc call: which call (and on what), the errno, its name and meaning. */
 export class SyscallError extends Error {
   constructor(readonly call: string, readonly errno: number) {
@@ -214,6 +220,27 @@ const SEEK_END = 2;
 export function fstatSize(fd: number): number {
   return check(Number(sym.lseek(fd, 0, SEEK_END)), "lseek");
 }
+
+export const EFD_NONBLOCK = 0o4000;
+export const EFD_CLOEXEC = 0o2000000;
+
+/** eventfd(2): a counter the kernel (KVM's ioeventfd and irqfd) and threads can signal and wait on. */
+export function eventfd(flags = EFD_NONBLOCK | EFD_CLOEXEC): number {
+  return check((eventSyms ??= bindEvents()).eventfd(0, flags), "eventfd");
+}
+
+/** Adds 1 to an eventfd's counter (wakes what waits on it). */
+export function eventfdSignal(fd: number): void {
+  writeOnce(fd, EVENTFD_ONE);
+}
+
+/** Takes an eventfd's counter: how many signals since the last take (0 if none). */
+export function eventfdTake(fd: number): number {
+  return readSome(fd, eventfdValue) === 8 ? Number(eventfdView.getBigUint64(0, true)) : 0;
+}
+const EVENTFD_ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
+const eventfdValue = new Uint8Array(8);
+const eventfdView = new DataView(eventfdValue.buffer);
 
 export const POLLIN = 0x001;
 export const POLLERR = 0x008;

@@ -14,7 +14,8 @@ import { createLinuxMachine, DEFAULT_CMDLINE } from "./linux";
 import { createPcMachine } from "./pc";
 import { createPlainMachine } from "./plain";
 import type { PcConsole } from "../boards/pc";
-import type { FrameLink } from "../virtio/net";
+import type { DiskImage } from "../host/disk-image";
+import type { Tap } from "../host/tap";
 
 /** What one VM runs: a plain guest, a multiboot kernel, or a Linux kernel. */
 export type GuestPlan =
@@ -65,12 +66,12 @@ export interface MachineOptions {
   noHostAddresses?: boolean;
   /** Plain and multiboot guests: QEMU's isa-debug-exit at port 0xF4. */
   debugExit?: boolean;
-  /** Plain guests: disk drives 0, 1, …; the caller opens and closes them. */
-  drives: readonly BlockBackend[];
-  /** Linux: a virtio-net card on this frame link (a TAP device) and its fd, watched for frames. */
-  net?: { link: FrameLink; fd: number; mac: Uint8Array };
-  /** Creates a Worker running host/input-worker.ts, to kick the vCPU when a host fd (the TAP) has something. */
-  watchWorker?: () => Worker;
+  /** Plain guests: disk drives 0, 1, …; Linux: virtio disks. The caller opens and closes them. */
+  drives: readonly DiskImage[];
+  /** Linux: a virtio-net card on this TAP device. */
+  net?: { tap: Tap; mac: Uint8Array };
+  /** Linux: creates a Worker running virtio/io-worker.ts, the device thread of the disks and the card. */
+  ioWorker?: () => Worker;
   /** Multiboot kernels (the PC board): the IDE disks, [master, slave]; the caller opens and closes them. */
   ide?: ReadonlyArray<BlockBackend | undefined>;
   /** Multiboot kernels: the VGA screen and PS/2 keys, or COM1 both ways (default serial). */

@@ -5,10 +5,11 @@ import { writeAcpiTables } from "../arch/acpi";
 import { LEGACY_HOLE_END } from "../arch/layout";
 import { LinuxBoot, type LinuxBootOptions } from "../boot/linux";
 import { LINUX_ACPI, LinuxBoard, MAX_VIRTIO_DEVICES, virtioSlots, type LinuxWiring } from "../boards/linux";
-import type { BlockBackend } from "../devices/pv-block";
+import type { DiskImage } from "../host/disk-image";
+import type { Tap } from "../host/tap";
 import { VirtioBlk } from "../virtio/blk";
 import { VirtioRng } from "../virtio/rng";
-import { VirtioNet, type FrameLink } from "../virtio/net";
+import { VirtioNet } from "../virtio/net";
 import { BadInputError } from "../errors";
 import { Machine, type MachineBasics } from "../machine";
 
@@ -28,10 +29,9 @@ export const DEFAULT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off 8250.nr_u
 
 export type LinuxOptions = MachineBasics & Omit<LinuxWiring, "virtio"> & Omit<LinuxBootOptions, "rsdp"> & {
   /** Disks (--disk), each a virtio-blk device: /dev/vda, /dev/vdb, … in this order. The caller opens and closes them. */
-  drives?: readonly BlockBackend[];
-  /** A virtio-net card (--net) on this link; the caller opens and closes it. */
-  net?: { link: FrameLink; fd: number; mac: Uint8Array };
-  watchWorker?: () => Worker;
+  drives?: readonly DiskImage[];
+  /** A virtio-net card (--net) on this TAP; the caller opens and closes it. */
+  net?: { tap: Tap; mac: Uint8Array };
 };
 
 export type LinuxMachine = Machine & { readonly board: LinuxBoard; readonly boot: LinuxBoot };
@@ -49,11 +49,17 @@ export function createLinuxMachine(o: LinuxOptions): LinuxMachine {
     const rsdp = writeAcpiTables(memory, { ...LINUX_ACPI, vcpus: o.cpus ?? 1, virtio: virtioSlots(count) });
     return LinuxBoot.place(memory, { ...o, rsdp });
   }, (core) => new LinuxBoard(core, {
-    watchWorker: o.watchWorker,
     ...o,
+    // The disks and the card: the device thread does their I/O with its own copies, built from the specs.
     virtio: [
-      ...drives.map((d, i) => ({ name: `blk${i}`, device: new VirtioBlk(core.memory, d, `microvmm-disk${i}`, core.reports.of(`virtio blk${i}`)) })),
-      ...(o.net === undefined ? [] : [{ name: "net", device: new VirtioNet(core.memory, o.net.link, o.net.mac), fd: o.net.fd }]),
+      ...drives.map((d, i) => {
+        const serial = `microvmm-disk${i}`;
+        return { name: `blk${i}`, device: new VirtioBlk(core.memory, d, serial, core.reports.of(`virtio blk${i}`)), thread: { kind: "blk" as const, disk: d.handle, serial } };
+      }),
+      ...(o.net === undefined ? [] : [{
+        name: "net", device: new VirtioNet(core.memory, o.net.tap, o.net.mac),
+        thread: { kind: "net" as const, tap: { name: o.net.tap.name, fd: o.net.tap.fd }, mac: [...o.net.mac] },
+      }]),
       { name: "rng", device: new VirtioRng(core.memory) },
     ],
   }));

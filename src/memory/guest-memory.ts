@@ -38,6 +38,12 @@ export interface Region extends RegionSpec {
   view: (i: number) => Uint8Array;
 }
 
+/** A region of host memory mapped at `hostAddr`, seen through views made on first use. */
+function hostRegion(gpa: number, size: number, hostAddr: number): Region {
+  const view = (i: number) => new Uint8Array(libc.hostView(hostAddr + i * CHUNK, Math.min(CHUNK, size - i * CHUNK)));
+  return { gpa, size, hostAddr, chunkSize: CHUNK, chunks: new Array(Math.ceil(size / CHUNK)).fill(undefined), view };
+}
+
 export class GuestMemory {
   readonly regions: readonly Region[];
   private readonly unmaps: Array<() => void>;
@@ -86,14 +92,21 @@ export class GuestMemory {
         }
         const base = addr;
         unmaps.push(() => libc.munmap(base, s.size));
-        const view = (i: number) => new Uint8Array(libc.hostView(base + i * CHUNK, Math.min(CHUNK, s.size - i * CHUNK)));
-        regions.push({ gpa: s.gpa, size: s.size, hostAddr: addr, chunkSize: CHUNK, chunks: new Array(Math.ceil(s.size / CHUNK)).fill(undefined), view });
+        regions.push(hostRegion(s.gpa, s.size, addr));
       }
     } catch (e) {
       for (const u of unmaps) u();
       throw e;
     }
     return new GuestMemory(regions, unmaps);
+  }
+
+  /**
+   * Another thread's views of RAM this process has mapped already (each region's gpa, size and
+   * hostAddr, as `regions` gives them): the same bytes, checked the same way; never unmapped here.
+   */
+  static mapped(regions: ReadonlyArray<{ gpa: number; size: number; hostAddr: number }>): GuestMemory {
+    return new GuestMemory(regions.map((r) => hostRegion(r.gpa, r.size, r.hostAddr)), []);
   }
 
   /** Memory backed by ordinary buffers, for tests: one region per spec, chunked like the real thing. */

@@ -6,9 +6,17 @@
 // driver's interrupt controller uses.
 // A driver that breaks the queue rules (queue.ts) puts the device in DEVICE_NEEDS_RESET: it is
 // reported once, the device does nothing more until the driver resets it.
+// A device may do its queues' work here, when the driver notifies (an exit), or on a device
+// thread (an Offload: io-thread.ts): then notifications reach the thread through KVM's ioeventfd
+// without an exit, the thread raises the interrupt through an irqfd, and this transport shares
+// the queues' set-up and InterruptStatus with it (io-shared.ts).
 import type { GuestMemory } from "../memory/guest-memory";
 import type { MmioDevice } from "../vcpu/bus";
 import { QueueError, VirtQueue } from "./queue";
+import {
+  C_ERRORS, C_INTERRUPTS, C_NOTIFICATIONS, Q_DESC, Q_DEVICE, Q_DRIVER, Q_READY, Q_SIZE, W_BROKEN, W_DRIVER_OK,
+  W_INTERRUPT_STATUS, W_RESETS, type SharedDevice,
+} from "./io-shared";
 
 export const VIRTIO_MMIO_SIZE = 0x200;
 export const MAGIC = 0x74726976; // "virt"
@@ -79,9 +87,35 @@ export interface VirtioDevice {
   process(queue: VirtQueue, index: number): void;
   /** The driver reset the device (status 0). */
   reset?(): void;
+  /** The driver set DRIVER_OK, having agreed to `features` (the transport's bits among them). */
+  driverOk?(features: bigint): void;
 }
 
 export interface VirtioStats { notifications: number; interrupts: number; errors: number }
+
+/** The device thread as one device's transport sees it (io-thread.ts). */
+export interface Offload {
+  readonly shared: SharedDevice;
+  /** Has the thread take what the transport wrote to `shared`, and waits until it has. */
+  sync(): void;
+  /** Raises the device's interrupt (its irqfd), from this thread. */
+  pulse(): void;
+  /** Hands the thread a notification that came as an exit rather than through the ioeventfd. */
+  forward(index: number): void;
+}
+
+export const deviceName = (device: VirtioDevice): string => DEVICE_NAMES[device.deviceId] ?? `device ${device.deviceId}`;
+
+/** The device's work on queue `index`: whether the driver wants an interrupt for it, or how the driver broke the queue. */
+export function runQueue(device: VirtioDevice, q: VirtQueue, index: number): boolean | QueueError {
+  try {
+    device.process(q, index);
+  } catch (e) {
+    if (!(e instanceof QueueError)) throw e;
+    return e;
+  }
+  return q.needsInterrupt();
+}
 
 export class VirtioMmio implements MmioDevice {
   readonly queues: VirtQueue[];
@@ -91,18 +125,33 @@ export class VirtioMmio implements MmioDevice {
   private driverFeaturesSel = 0;
   private driverFeatures = 0n;
   private queueSel = 0;
-  private interruptStatus = 0;
+  /** InterruptStatus: word W_INTERRUPT_STATUS, shared with the device thread if there is one. */
+  private readonly isr: Int32Array;
   private line = false;
   private readonly offered: bigint;
 
   /**
-   * `irq(level)`: the interrupt line. `report(message)`: a problem the guest caused (the board
-   * rate-limits it).
+   * `irq(level)`: the interrupt line (unused with an offload, which has its irqfd). `report(message)`:
+   * a problem the guest caused (the board rate-limits it). `offload`: the device thread doing the
+   * queues' work; without it, this transport does it when the driver notifies.
    */
-  constructor(memory: GuestMemory, readonly device: VirtioDevice, private readonly irq: (level: boolean) => void,
-    private readonly report: (message: string) => void) {
+  constructor(memory: GuestMemory, readonly device: VirtioDevice & { stats?: object }, private readonly irq: (level: boolean) => void,
+    private readonly report: (message: string) => void, private readonly offload?: Offload) {
     this.queues = device.queueSizes.map((n) => new VirtQueue(memory, n));
     this.offered = device.features | bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_INDIRECT_DESC) | bit(VIRTIO_F_EVENT_IDX);
+    this.isr = offload?.shared.words ?? new Int32Array(1);
+  }
+
+  /** The transport's counters and the device's, wherever the work was done. */
+  counters(): VirtioStats & Record<string, number> {
+    const o = this.offload;
+    const own = this.device.stats ?? {};
+    if (o === undefined) return { ...this.stats, ...own } as VirtioStats & Record<string, number>;
+    const c = o.shared.counts;
+    return {
+      notifications: this.stats.notifications + c[C_NOTIFICATIONS]!, interrupts: this.stats.interrupts + c[C_INTERRUPTS]!,
+      errors: this.stats.errors + c[C_ERRORS]!, ...o.shared.deviceCounts(own),
+    } as VirtioStats & Record<string, number>;
   }
 
   /** The features both sides agreed on (valid from FEATURES_OK). */
@@ -111,7 +160,13 @@ export class VirtioMmio implements MmioDevice {
   }
 
   get deviceStatus(): number {
+    this.absorbBroken();
     return this.status;
+  }
+
+  /** The device thread found the driver breaking a queue: DEVICE_NEEDS_RESET from now on. */
+  private absorbBroken(): void {
+    if (this.offload !== undefined && this.offload.shared.word(W_BROKEN) !== 0) this.status |= STATUS_DEVICE_NEEDS_RESET;
   }
 
   read(offset: number, data: Uint8Array): void {
@@ -127,6 +182,7 @@ export class VirtioMmio implements MmioDevice {
   }
 
   private register(offset: number): number {
+    this.absorbBroken();
     const q = this.queues[this.queueSel];
     switch (offset) {
       case REG_MAGIC: return MAGIC;
@@ -137,7 +193,7 @@ export class VirtioMmio implements MmioDevice {
         return this.deviceFeaturesSel > 1 ? 0 : Number((this.offered >> BigInt(32 * this.deviceFeaturesSel)) & 0xffffffffn);
       case REG_QUEUE_NUM_MAX: return q?.maxSize ?? 0; // 0: no such queue
       case REG_QUEUE_READY: return q?.ready ? 1 : 0;
-      case REG_INTERRUPT_STATUS: return this.interruptStatus;
+      case REG_INTERRUPT_STATUS: return Atomics.load(this.isr, W_INTERRUPT_STATUS);
       case REG_STATUS: return this.status;
       case REG_CONFIG_GENERATION: return 0; // the configuration never changes under the driver
       default: return 0; // write-only and reserved registers read as 0
@@ -150,6 +206,7 @@ export class VirtioMmio implements MmioDevice {
       return;
     }
     if (data.length !== 4 || offset % 4 !== 0) return; // 4.2.2.2: registers take aligned 32-bit writes only
+    this.absorbBroken();
     const value = (data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! << 24)) >>> 0;
     const q = this.queues[this.queueSel];
     // The queue's set-up registers are the driver's only while the queue is not live.
@@ -174,7 +231,7 @@ export class VirtioMmio implements MmioDevice {
       case REG_QUEUE_READY: this.setQueueReady(q, value === 1); break;
       case REG_QUEUE_NOTIFY: this.notify(value & 0xffff); break;
       case REG_INTERRUPT_ACK:
-        this.interruptStatus &= ~value;
+        Atomics.and(this.isr, W_INTERRUPT_STATUS, ~value);
         this.updateLine();
         break;
       case REG_STATUS: this.setStatus(value & 0xff); break;
@@ -184,7 +241,7 @@ export class VirtioMmio implements MmioDevice {
 
   private setQueueReady(q: VirtQueue | undefined, on: boolean): void {
     if (q === undefined || this.status & STATUS_DEVICE_NEEDS_RESET) return;
-    if (!on) { q.reset(); return; }
+    if (!on) { q.reset(); this.share(); return; }
     if (q.ready) return;
     q.eventIdx = (this.negotiated & bit(VIRTIO_F_EVENT_IDX)) !== 0n;
     try {
@@ -192,7 +249,26 @@ export class VirtioMmio implements MmioDevice {
     } catch (e) {
       if (!(e instanceof QueueError)) throw e;
       this.broken(this.queues.indexOf(q), e);
+      return;
     }
+    this.share();
+  }
+
+  /** Gives the device thread the queues' set-up and DRIVER_OK, and waits until it has them. */
+  private share(): void {
+    const o = this.offload;
+    if (o === undefined) return;
+    const s = o.shared;
+    this.queues.forEach((q, i) => {
+      s.setQueue(i, Q_READY, q.ready ? 1 : 0);
+      s.setQueue(i, Q_SIZE, q.size);
+      s.setQueue(i, Q_DESC, q.descAddr);
+      s.setQueue(i, Q_DRIVER, q.driverAddr);
+      s.setQueue(i, Q_DEVICE, q.deviceAddr);
+    });
+    s.features = this.negotiated;
+    s.setWord(W_DRIVER_OK, this.status & STATUS_DRIVER_OK ? 1 : 0);
+    o.sync();
   }
 
   private setStatus(value: number): void {
@@ -204,7 +280,12 @@ export class VirtioMmio implements MmioDevice {
       const f = this.driverFeatures;
       if ((f & ~this.offered) !== 0n || (f & bit(VIRTIO_F_VERSION_1)) === 0n) next &= ~STATUS_FEATURES_OK;
     }
+    const driverOk = (next & ~this.status & STATUS_DRIVER_OK) !== 0;
     this.status = next;
+    if (driverOk) {
+      this.device.driverOk?.(this.negotiated);
+      this.share();
+    }
   }
 
   private resetDevice(): void {
@@ -212,9 +293,17 @@ export class VirtioMmio implements MmioDevice {
     this.driverFeatures = 0n;
     this.deviceFeaturesSel = this.driverFeaturesSel = this.queueSel = 0;
     for (const q of this.queues) q.reset();
-    this.interruptStatus = 0;
-    this.updateLine();
     this.device.reset?.();
+    const o = this.offload;
+    if (o !== undefined) {
+      // The thread resets its queues and its copy of the device, and is done with them, before
+      // the driver can see status 0; only then are its interrupt and broken flag cleared.
+      o.shared.setWord(W_RESETS, o.shared.word(W_RESETS) + 1);
+      this.share();
+      o.shared.setWord(W_BROKEN, 0);
+    }
+    Atomics.store(this.isr, W_INTERRUPT_STATUS, 0);
+    this.updateLine();
   }
 
   /** QueueNotify: the driver has new requests on queue `index`. */
@@ -227,29 +316,18 @@ export class VirtioMmio implements MmioDevice {
       this.report(`virtio ${this.name}: notified queue ${index}, which is ${q === undefined ? "not there" : "not ready"}: ignored`);
       return;
     }
-    this.run(q, index);
-  }
-
-  /** The host has something for queue `index` (a frame arrived): processed as on a notification, if the queue is live. */
-  wake(index: number): void {
-    const q = this.queues[index];
-    if (q === undefined || !q.ready || !(this.status & STATUS_DRIVER_OK) || (this.status & STATUS_DEVICE_NEEDS_RESET)) return;
-    this.run(q, index);
+    if (this.offload !== undefined) this.offload.forward(index);
+    else this.run(q, index);
   }
 
   private run(q: VirtQueue, index: number): void {
-    try {
-      this.device.process(q, index);
-    } catch (e) {
-      if (!(e instanceof QueueError)) throw e;
-      this.broken(index, e);
-      return;
-    }
-    if (q.needsInterrupt()) this.interrupt(INT_USED_BUFFER);
+    const r = runQueue(this.device, q, index);
+    if (r instanceof QueueError) this.broken(index, r);
+    else if (r) this.interrupt(INT_USED_BUFFER);
   }
 
   private get name(): string {
-    return DEVICE_NAMES[this.device.deviceId] ?? `device ${this.device.deviceId}`;
+    return deviceName(this.device);
   }
 
   /** The driver broke queue `index`: DEVICE_NEEDS_RESET, one report, a configuration-change interrupt (2.1.2). */
@@ -257,17 +335,21 @@ export class VirtioMmio implements MmioDevice {
     this.stats.errors++;
     this.report(`virtio ${this.name}: queue ${index}: ${e.message}; the device needs a reset`);
     this.status |= STATUS_DEVICE_NEEDS_RESET;
+    this.offload?.shared.setWord(W_BROKEN, 1); // the thread stops touching the queues
     if (this.status & STATUS_DRIVER_OK) this.interrupt(INT_CONFIG_CHANGE);
   }
 
   private interrupt(bits: number): void {
     this.stats.interrupts++;
-    this.interruptStatus |= bits;
-    this.updateLine();
+    Atomics.or(this.isr, W_INTERRUPT_STATUS, bits);
+    if (this.offload !== undefined) this.offload.pulse();
+    else this.updateLine();
   }
 
+  /** Without an offload: the line is high while InterruptStatus is not zero. */
   private updateLine(): void {
-    const level = this.interruptStatus !== 0;
+    if (this.offload !== undefined) return;
+    const level = Atomics.load(this.isr, W_INTERRUPT_STATUS) !== 0;
     if (level === this.line) return;
     this.line = level;
     this.irq(level);

@@ -42,6 +42,10 @@ export interface Chain {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
+/** A full memory barrier: a locked instruction on x86, which a plain store is not. Our stores to guest RAM become visible before our loads after it. */
+const FENCE = new Int32Array(new SharedArrayBuffer(4));
+const fence = () => Atomics.add(FENCE, 0, 0);
+
 export class VirtQueue {
   /** Set by the driver through the transport before it makes the queue ready. */
   size: number;
@@ -115,13 +119,37 @@ export class VirtQueue {
     if (!this.on) return undefined;
     const avail = this.avail!;
     const idx = avail.getUint16(2, true);
-    const waiting = (idx - this.nextAvail) & 0xffff;
-    if (waiting === 0) return undefined;
+    let waiting = (idx - this.nextAvail) & 0xffff;
+    if (waiting === 0) {
+      if (!this.eventIdx) return undefined;
+      // avail_event (written at the last pop) must be visible before this second look at the
+      // index: else the driver could add a request, read an older avail_event and not notify.
+      fence();
+      waiting = (avail.getUint16(2, true) - this.nextAvail) & 0xffff;
+      if (waiting === 0) return undefined;
+      return this.pop();
+    }
     if (waiting > this.size) throw new QueueError(`the available index ${idx} is ${waiting} ahead of the device's ${this.nextAvail}, more than the queue's ${this.size}`);
     const head = avail.getUint16(4 + 2 * (this.nextAvail % this.size), true);
     this.nextAvail = (this.nextAvail + 1) & 0xffff;
     if (this.eventIdx) this.used!.setUint16(4 + 8 * this.size, this.nextAvail, true); // avail_event: notify me at the next one
     return this.chain(head);
+  }
+
+  /**
+   * Gives back the last `n` requests pop() took, not used (a frame that needs more buffers than
+   * the driver has given yet): they come out again, unchanged, next time. With EVENT_IDX the
+   * driver is asked to notify at its next request, not at the first one given back (which it
+   * made already). True if the driver made another meanwhile: the caller should look again.
+   */
+  unpop(n: number): boolean {
+    if (!this.on) return false;
+    this.nextAvail = (this.nextAvail - n) & 0xffff;
+    const idx = this.avail!.getUint16(2, true);
+    if (!this.eventIdx) return false;
+    this.used!.setUint16(4 + 8 * this.size, idx, true);
+    fence();
+    return this.avail!.getUint16(2, true) !== idx;
   }
 
   /** Walks the chain at `head` (2.7.5, 2.7.7), checking each descriptor. */

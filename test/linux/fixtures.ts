@@ -180,15 +180,15 @@ export function busyboxInitramfs(name: string, then: string, modules: ReadonlyAr
 export const busyboxBinary = (): string => join(unpacked("busybox-static"), "bin", "busybox");
 
 /**
- * The guest's end of test/linux/virtio-net.sh: eth0 up at 10.0.2.15, three pings to the host's
- * 10.0.2.1, then `size` random bytes sent to port 5001 and as many fetched from 5002, each side's
+ * The guest's end of test/linux/virtio-net.sh and bench/virtio-net.ts: eth0 up at 10.0.2.15,
+ * `pings` pings to the host's 10.0.2.1 (their round-trip times too), then `size` random bytes sent to port 5001 and as many fetched from 5002, each side's
  * SHA-256 and the guest's clock (/proc/uptime) around each transfer printed; then power-off.
  */
-export function netInitramfs(size: number): string {
-  return virtioInitramfs(`virtio-net-${size}`, [
+export function netInitramfs(size: number, pings = 3): string {
+  return virtioInitramfs(`virtio-net-${size}-${pings}`, [
     "ip link set lo up; ip addr add 10.0.2.15/24 dev eth0; ip link set eth0 up",
     'echo "mac: $(cat /sys/class/net/eth0/address)"',
-    "ping -c 3 -W 5 10.0.2.1 | grep -E 'packets transmitted' | sed 's/^/ping: /'",
+    `ping -c ${pings} -W 5 10.0.2.1 | grep -E 'packets transmitted|round-trip' | sed 's/^/ping: /'`,
     `head -c ${size} /dev/urandom > /data; echo "guest: sent $(sha256sum < /data | cut -d' ' -f1)"`,
     "t0=$(cut -d' ' -f1 /proc/uptime); nc 10.0.2.1 5001 < /data; t1=$(cut -d' ' -f1 /proc/uptime)",
     "nc 10.0.2.1 5002 > /got; t2=$(cut -d' ' -f1 /proc/uptime)",

@@ -86,7 +86,7 @@ describe("AML for the DSDT", () => {
     expect([...aml.pkgLength(0x1000)]).toEqual([0x83, 0x00, 0x01]); // 0x1003 does not fit 12 bits
   });
 
-  test("\\_S5 alone without virtio devices; with them, each LNRO0005 device under \\_SB with its registers and level GSI", () => {
+  test("\\_S5 alone without virtio devices; with them, each LNRO0005 device under \\_SB with its registers and edge-triggered GSI", () => {
     expect([...dsdtBody([])]).toEqual([0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00]);
     const b = dsdtBody([{ base: 0xd0000000, size: 0x200, gsi: 16 }, { base: 0xd0001000, size: 0x200, gsi: 17 }]);
     const text = Buffer.from(b).toString("latin1");
@@ -98,7 +98,7 @@ describe("AML for the DSDT", () => {
     // Its _CRS: Memory32Fixed (ReadWrite, 0xd0001000, 0x200), Interrupt (Consumer, Level, ActiveHigh, Exclusive) {17}, end tag.
     const crs = b.subarray(text.indexOf("\x86", dev));
     expect([...crs.subarray(0, 12)]).toEqual([0x86, 9, 0, 1, 0x00, 0x10, 0x00, 0xd0, 0x00, 0x02, 0, 0]);
-    expect([...crs.subarray(12, 23)]).toEqual([0x89, 6, 0, 1, 1, 17, 0, 0, 0, 0x79, 0]);
+    expect([...crs.subarray(12, 23)]).toEqual([0x89, 6, 0, 3, 1, 17, 0, 0, 0, 0x79, 0]);
     // Every package length is consistent: the scope's covers the rest of the body.
     const scopeLen = (b[12]! & 0x0f) | (b[13]! << 4);
     expect(12 + scopeLen).toBe(b.length);

@@ -12,6 +12,7 @@ const TOP_LEVEL: Struct<object>[] = [
   B.kvm_regs, B.kvm_segment, B.kvm_dtable, B.kvm_sregs, B.kvm_userspace_memory_region,
   B.kvm_translation, B.kvm_cpuid_entry2, B.kvm_cpuid2, B.kvm_fpu, B.kvm_msr_entry, B.kvm_msrs, B.kvm_irq_level,
   B.kvm_pit_config, B.kvm_guest_debug_arch, B.kvm_guest_debug, B.kvm_run, B.kvm_coalesced_mmio_zone, B.kvm_coalesced_mmio, B.kvm_coalesced_mmio_ring,
+  B.kvm_ioeventfd, B.kvm_irqfd,
 ];
 const RUN_MEMBERS: Struct<object>[] = [
   B.kvm_run_io, B.kvm_run_mmio, B.kvm_run_fail_entry, B.kvm_run_internal, B.kvm_run_system_event, B.kvm_run_ex, B.kvm_run_debug,

@@ -9,6 +9,8 @@ import { VirtioRng } from "../../src/virtio/rng";
 import { VirtioBlk } from "../../src/virtio/blk";
 import { VirtioNet } from "../../src/virtio/net";
 import { parseNetSpec } from "../../src/host/tap";
+import { SharedDevice } from "../../src/virtio/io-shared";
+import { ThreadedDevice } from "../../src/virtio/io-device";
 
 const RAM = 0x100000;
 const DESC = 0x1000, AVAIL = 0x2000, USED = 0x3000;
@@ -187,14 +189,28 @@ describe("split virtqueue", () => {
   });
 });
 
-/** A driver at the register level, as Linux's virtio_mmio does it. */
-function mmio(device: M.VirtioDevice, memory: GuestMemory) {
+/**
+ * A driver at the register level, as Linux's virtio_mmio does it. With `thread` (a maker of the
+ * device thread's own copy), the queues' work is a ThreadedDevice's, as on the device thread:
+ * the transport's set-up reaches it at once, a notification as the ioeventfd would bring it, and
+ * its interrupts are counted pulses (the irqfd).
+ */
+function mmio(device: M.VirtioDevice, memory: GuestMemory, thread?: () => M.VirtioDevice & { stats: object }) {
   const lines: boolean[] = [];
   const reports: string[] = [];
-  const t = new M.VirtioMmio(memory, device, (l) => lines.push(l), (m) => reports.push(m));
+  let pulses = 0;
+  let runner: ThreadedDevice | undefined;
+  let offload: M.Offload | undefined;
+  if (thread !== undefined) {
+    const shared = SharedDevice.create(device.queueSizes.length);
+    const td = new ThreadedDevice(memory, thread(), shared, () => { pulses++; }, (m) => reports.push(m));
+    runner = td;
+    offload = { shared, sync: () => { td.configure(); }, pulse: () => { pulses++; }, forward: (i) => { td.notified(i, 1); td.publish(); } };
+  }
+  const t = new M.VirtioMmio(memory, device, (l) => lines.push(l), (m) => reports.push(m), offload);
   const w = (off: number, v: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, v, true); t.write(off, b); };
   const r = (off: number) => { const b = new Uint8Array(4); t.read(off, b); return new DataView(b.buffer).getUint32(0, true); };
-  return { t, w, r, lines, reports };
+  return { t, w, r, lines, reports, runner, pulses: () => pulses };
 }
 
 function negotiate(x: ReturnType<typeof mmio>, features: bigint, size = 8) {
@@ -214,12 +230,15 @@ function negotiate(x: ReturnType<typeof mmio>, features: bigint, size = 8) {
 
 const V1 = M.bit(M.VIRTIO_F_VERSION_1);
 
-describe("virtio-mmio transport and virtio-rng", () => {
+for (const threaded of [false, true]) describe(`virtio-mmio transport and virtio-rng (queues ${threaded ? "on the device thread" : "served on the exit"})`, () => {
   const fixed = (b: Uint8Array) => b.forEach((_, i) => { b[i] = (i * 7 + 1) & 0xff; });
+  /** The transport over an entropy device, its queues served here or by a ThreadedDevice. */
+  const rngMmio = (memory: GuestMemory, fill?: (b: Uint8Array) => void) =>
+    mmio(new VirtioRng(memory, fill), memory, threaded ? () => new VirtioRng(memory, fill) : undefined);
 
   test("identification registers; features in two halves; QueueNumMax; reserved registers read 0", () => {
     const { memory } = ram();
-    const x = mmio(new VirtioRng(memory), memory);
+    const x = rngMmio(memory);
     expect([x.r(M.REG_MAGIC), x.r(M.REG_VERSION), x.r(M.REG_DEVICE_ID), x.r(M.REG_VENDOR_ID)]).toEqual([0x74726976, 2, 4, M.VENDOR_ID]);
     x.w(M.REG_DEVICE_FEATURES_SEL, 0);
     expect(x.r(M.REG_DEVICE_FEATURES)).toBe((1 << 28 | 1 << 29) >>> 0); // INDIRECT_DESC, EVENT_IDX
@@ -240,16 +259,15 @@ describe("virtio-mmio transport and virtio-rng", () => {
   test("a driver that does not take VERSION_1, or takes what was not offered, gets no FEATURES_OK", () => {
     const { memory } = ram();
     for (const f of [0n, V1 | (1n << 5n)]) {
-      const x = mmio(new VirtioRng(memory), memory);
+      const x = rngMmio(memory);
       negotiate(x, f);
       expect(x.r(M.REG_STATUS) & M.STATUS_FEATURES_OK).toBe(0);
     }
   });
 
-  test("a request is filled with host random bytes; the interrupt line rises and falls with InterruptStatus", () => {
+  test("a request is filled with host random bytes; the interrupt: a line that rises and falls with InterruptStatus, or an irqfd pulse", () => {
     const { memory, view } = ram();
-    const rng = new VirtioRng(memory, fixed);
-    const x = mmio(rng, memory);
+    const x = rngMmio(memory, fixed);
     negotiate(x, V1);
     expect(x.r(M.REG_STATUS)).toBe(15);
     expect(x.r(M.REG_QUEUE_READY)).toBe(1);
@@ -260,16 +278,17 @@ describe("virtio-mmio transport and virtio-rng", () => {
     expect(d.used(0)).toEqual([0, 64]);
     expect([...memory.slice(0x40000, 4)]).toEqual([1, 8, 15, 22]);
     expect(x.r(M.REG_INTERRUPT_STATUS)).toBe(M.INT_USED_BUFFER);
-    expect(x.lines).toEqual([true]);
+    expect([x.lines, x.pulses()]).toEqual(threaded ? [[], 1] : [[true], 0]);
     x.w(M.REG_INTERRUPT_ACK, M.INT_USED_BUFFER);
-    expect(x.lines).toEqual([true, false]);
-    expect(rng.stats).toEqual({ requests: 1, bytes: 64 });
-    expect(x.t.stats).toEqual({ notifications: 1, interrupts: 1, errors: 0 });
+    expect(x.r(M.REG_INTERRUPT_STATUS)).toBe(0);
+    expect([x.lines, x.pulses()]).toEqual(threaded ? [[], 1] : [[true, false], 0]);
+    // Counted once, wherever the work was done (the transport forwarded the notification to the thread).
+    expect(x.t.counters()).toEqual({ notifications: threaded ? 2 : 1, interrupts: 1, errors: 0, requests: 1, bytes: 64 });
   });
 
   test("queue set-up registers are ignored while the queue is live; status 0 resets everything", () => {
     const { memory, view } = ram();
-    const x = mmio(new VirtioRng(memory, fixed), memory);
+    const x = rngMmio(memory, fixed);
     negotiate(x, V1);
     x.w(M.REG_QUEUE_DESC_LOW, 0x9000);
     expect(x.t.queues[0]!.descAddr).toBe(DESC);
@@ -287,7 +306,7 @@ describe("virtio-mmio transport and virtio-rng", () => {
 
   test("a broken queue: DEVICE_NEEDS_RESET, one report, a configuration interrupt; later notifications do nothing until a reset", () => {
     const { memory, view } = ram();
-    const x = mmio(new VirtioRng(memory, fixed), memory);
+    const x = rngMmio(memory, fixed);
     negotiate(x, V1);
     const d = driver(view, 8);
     d.desc(0, RAM - 4, 64, VIRTQ_DESC_F_WRITE);
@@ -316,7 +335,7 @@ describe("virtio-mmio transport and virtio-rng", () => {
 
   test("a queue set up outside RAM: DEVICE_NEEDS_RESET at QueueReady", () => {
     const { memory } = ram();
-    const x = mmio(new VirtioRng(memory, fixed), memory);
+    const x = rngMmio(memory, fixed);
     x.w(M.REG_STATUS, 3);
     x.w(M.REG_QUEUE_NUM, 3);
     x.w(M.REG_QUEUE_READY, 1);
@@ -327,7 +346,7 @@ describe("virtio-mmio transport and virtio-rng", () => {
 
   test("a bigger request than the device gives: the used length says how much came", () => {
     const { memory, view } = ram();
-    const x = mmio(new VirtioRng(memory, fixed), memory);
+    const x = rngMmio(memory, fixed);
     negotiate(x, V1);
     const d = driver(view, 8);
     d.desc(0, 0x40000, 0x30000, VIRTQ_DESC_F_WRITE);
@@ -438,26 +457,30 @@ describe("virtio-blk", () => {
 
 describe("virtio-net", () => {
   const MAC = Uint8Array.of(0x52, 0x54, 0, 0x12, 0x34, 0x56);
-  function setUp() {
+  /** `vnet`: the link carries the virtio_net_hdr (as a TAP with IFF_VNET_HDR); `features` beyond VERSION_1 and MAC. */
+  function setUp({ vnet = false, features = 0n } = {}) {
     const { memory, view } = ram();
     const frames: Uint8Array[] = [];
     const sent: Uint8Array[] = [];
+    const offloads: object[] = [];
     const link = {
+      vnetHeader: vnet,
       receive: (into: Uint8Array) => { const f = frames.shift(); if (f === undefined) return 0; into.set(f); return f.length; },
       send: (f: Uint8Array) => { sent.push(f.slice()); return true; },
+      setOffloads: (o: object) => { offloads.push(o); },
     };
-    const net = new VirtioNet(memory, link, MAC);
-    let drained = 0;
-    net.onDrained = () => { drained++; };
-    const x = mmio(net, memory);
+    // As on the device thread: its copy of the card does the work (the TAP is the thread's to read).
+    let net: VirtioNet | undefined;
+    const x = mmio(new VirtioNet(memory, link, MAC), memory, () => (net = new VirtioNet(memory, link, MAC)));
     // Both queues: receive (0) at DESC/AVAIL/USED, transmit (1) at 0x4000/0x5000/0x6000.
     // As negotiate() does, with the transmit queue set up too before DRIVER_OK.
     x.w(M.REG_QUEUE_SEL, 1); x.w(M.REG_QUEUE_NUM, 8);
     x.w(M.REG_QUEUE_DESC_LOW, 0x4000); x.w(M.REG_QUEUE_DRIVER_LOW, 0x5000); x.w(M.REG_QUEUE_DEVICE_LOW, 0x6000);
     x.w(M.REG_QUEUE_READY, 1);
-    negotiate(x, V1 | (1n << 5n));
-    return { memory, view, net, x, frames, sent, drained: () => drained };
+    negotiate(x, V1 | (1n << 5n) | features);
+    return { memory, view, net: net!, x, frames, sent, runner: x.runner!, offloads };
   }
+  const F = (...bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n);
 
   test("the MAC address in the configuration space; VIRTIO_NET_F_MAC offered", () => {
     const { x } = setUp();
@@ -483,12 +506,14 @@ describe("virtio-net", () => {
     expect(sent.map((f) => [...f])).toEqual([Array.from({ length: 60 }, (_, i) => i)]);
     expect(view.getUint16(0x6000 + 2, true)).toBe(2);
     expect(net.stats).toMatchObject({ txFrames: 1, txBytes: 60, txDropped: 1 });
+    expect(x.t.counters()).toMatchObject({ txFrames: 1, txBytes: 60, txDropped: 1 });
   });
 
   test("receive: a frame waits for a buffer, then arrives after a zero header with num_buffers 1; too big for its buffer: dropped", () => {
-    const { memory, view, x, net, frames, drained } = setUp();
+    const { memory, view, x, net, frames, runner } = setUp();
     frames.push(new Uint8Array(100).fill(7));
-    x.t.wake(0);
+    runner.wake(0); // the TAP became readable
+
     expect(net.rxBlocked).toBe(true); // read from the link, no buffer yet
     const d = driver(view, 8);
     d.desc(0, 0x48000, 2048, VIRTQ_DESC_F_WRITE);
@@ -498,13 +523,78 @@ describe("virtio-net", () => {
     expect(d.used(0)).toEqual([0, 112]);
     expect([...memory.slice(0x48000, 14)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 7, 7]);
     expect(net.rxBlocked).toBe(false);
-    expect(drained()).toBe(1);
     frames.push(new Uint8Array(100).fill(9));
     d.offer(1);
-    x.t.wake(0);
+    runner.wake(0);
     expect(d.used(1)).toEqual([1, 0]);
     expect(net.stats).toMatchObject({ rxFrames: 1, rxBytes: 100, rxDropped: 1 });
     expect(x.r(M.REG_INTERRUPT_STATUS)).toBe(M.INT_USED_BUFFER);
+    expect(x.pulses()).toBe(2);
+  });
+
+  test("the thread takes no frame before the driver is ready, and after a reset none until it is again", () => {
+    const { view, x, frames, runner, net } = setUp();
+    x.w(M.REG_STATUS, 0);
+    expect([runner.isLive(0), runner.isLive(1)]).toEqual([false, false]);
+    frames.push(new Uint8Array(60).fill(1));
+    runner.wake(0);
+    expect([net.rxBlocked, frames.length]).toEqual([false, 1]);
+    // A notification KVM passed on (the ioeventfd) for a queue the reset took down: reported, nothing used.
+    const d = driver(view, 8);
+    d.desc(0, 0x48000, 2048, VIRTQ_DESC_F_WRITE);
+    d.offer(0);
+    runner.notified(0, 1);
+    expect(d.usedIdx()).toBe(0);
+    expect(x.reports).toEqual(["virtio net: notified queue 0, which is not ready: ignored"]);
+  });
+
+  test("the offloads are offered only over a link that carries the header; DRIVER_OK tells the link which the guest takes", () => {
+    const plain = setUp();
+    plain.x.w(M.REG_DEVICE_FEATURES_SEL, 0);
+    expect(plain.x.r(M.REG_DEVICE_FEATURES)).toBe((1 << 5 | 1 << 15 | 1 << 28 | 1 << 29) >>> 0); // MAC, MRG_RXBUF, INDIRECT, EVENT_IDX
+    expect(plain.offloads).toEqual([{ csum: false, tso4: false, tso6: false }, { csum: false, tso4: false, tso6: false }]);
+    const vnet = setUp({ vnet: true, features: F(1, 7) }); // GUEST_CSUM, GUEST_TSO4
+    vnet.x.w(M.REG_DEVICE_FEATURES_SEL, 0);
+    expect(vnet.x.r(M.REG_DEVICE_FEATURES)).toBe((1 | 2 | 1 << 5 | 1 << 7 | 1 << 8 | 1 << 11 | 1 << 12 | 1 << 15 | 1 << 28 | 1 << 29) >>> 0);
+    expect(vnet.x.r(M.REG_STATUS) & M.STATUS_FEATURES_OK).toBe(M.STATUS_FEATURES_OK);
+    // Once from the transport's copy of the card, once from the thread's: the same flags.
+    expect(vnet.offloads).toEqual([{ csum: true, tso4: true, tso6: false }, { csum: true, tso4: true, tso6: false }]);
+  });
+
+  test("over a header-carrying link the header passes through both ways (num_buffers set on receive)", () => {
+    const { view, memory, x, sent, frames, runner } = setUp({ vnet: true, features: F(0, 11) });
+    const hdr = [1, 1, 54, 0, 0xa8, 5, 34, 0, 16, 0, 0, 0]; // NEEDS_CSUM, TCPv4, hdr_len 54, gso_size 1448, csum_start 34, offset 16
+    memory.write(0x40000, Uint8Array.from([...hdr, ...new Array(60).fill(9)]));
+    view.setBigUint64(0x4000, 0x40000n, true); view.setUint32(0x4008, 72, true); view.setUint16(0x400c, 0, true);
+    view.setUint16(0x5004, 0, true); view.setUint16(0x5002, 1, true);
+    x.w(M.REG_QUEUE_NOTIFY, 1);
+    expect([...sent[0]!.subarray(0, 12)]).toEqual(hdr);
+    expect(sent[0]!.length).toBe(72);
+    frames.push(Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...new Array(60).fill(4)]));
+    const d = driver(view, 8);
+    d.desc(0, 0x48000, 2048, VIRTQ_DESC_F_WRITE);
+    d.offer(0);
+    runner.wake(0);
+    expect(d.used(0)).toEqual([0, 72]);
+    expect([...memory.slice(0x48000, 13)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 4]);
+  });
+
+  test("merged receive buffers: a frame fills as many as it needs and num_buffers counts them; with too few it waits, none used", () => {
+    const { view, memory, net, frames, runner } = setUp({ features: F(15, 29) }); // MRG_RXBUF, EVENT_IDX
+    const d = driver(view, 8);
+    for (let i = 0; i < 3; i++) d.desc(i, 0x48000 + 0x1000 * i, 100, VIRTQ_DESC_F_WRITE);
+    d.offer(0); d.offer(1);
+    frames.push(new Uint8Array(250).map((_, i) => i));
+    runner.wake(0);
+    expect([d.usedIdx(), net.rxBlocked]).toEqual([0, true]); // 262 bytes with the header: two buffers of 100 are not enough
+    // The driver is asked to notify at its next buffer (its third), not at the two given back.
+    expect(d.availEvent()).toBe(2);
+    d.offer(2);
+    runner.notified(0, 1);
+    expect([d.usedIdx(), d.used(0), d.used(1), d.used(2)]).toEqual([3, [0, 100], [1, 100], [2, 62]]);
+    expect([...memory.slice(0x48000 + 10, 3)]).toEqual([3, 0, 0]); // num_buffers 3, then the frame's first byte
+    expect(memory.slice(0x49000, 100)).toEqual(new Uint8Array(100).map((_, i) => i + 88));
+    expect(net.stats).toMatchObject({ rxFrames: 1, rxBytes: 250, rxDropped: 0 });
   });
 
   test("--net: tap=NAME with an optional unicast MAC", () => {

@@ -1,0 +1,103 @@
+// virtio-net and boot with devices, run as root where KVM is hardware-style (bench/run.ts starts
+// it, nested if need be), inside a network namespace made here with one TAP device at 10.0.2.1:
+//   - the guest (test/linux/fixtures.ts netInitramfs) pings the host 10 times, sends SIZE bytes
+//     to the host over TCP (busybox nc), then fetches SIZE; its own clock times each transfer.
+//     Under microvmm (--net tap=) and QEMU microvm (virtio-net-device on a tap netdev, no vhost),
+//     the same kernel, initramfs, memory and TAP; ratios against QEMU.
+//   - boot to init (the init marker comes after the virtio modules are loaded and have probed
+//     their devices) with a virtio disk and the network card, against the same boot without them.
+//   bun bench/virtio-net.ts [--pin] BZIMAGE NET_INITRD BOOT_INITRD BUSYBOX SIZE
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_CMDLINE } from "../src/machines/linux";
+import { ended, median, startUntil } from "./spawn";
+
+const pin = process.argv.includes("--pin") ? ["taskset", "-c", "1"] : [];
+const [bzImage, netInitrd, bootInitrd, busybox, sizeText] = process.argv.slice(2).filter((a) => a !== "--pin") as [string, string, string, string, string];
+const SIZE = Number(sizeText);
+const RUNS = 3;
+const NS = `microvmm-bench-${process.pid}`;
+const MAC = "52:54:00:00:00:02";
+setTimeout(() => { console.log("gave up after 25 minutes"); cleanUp(); process.exit(1); }, 1_500_000).unref();
+
+const sh = (cmd: string[]) => Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+const inNs = (cmd: string[]) => ["ip", "netns", "exec", NS, ...pin, ...cmd];
+const dir = mkdtempSync(join(tmpdir(), "microvmm-bench-net-"));
+function cleanUp(): void {
+  sh(["ip", "netns", "del", NS]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (sh(["ip", "netns", "add", NS]).exitCode !== 0) {
+  console.log("virtio-net: no figures — making a network namespace needs root");
+  process.exit(0);
+}
+for (const c of [["ip", "link", "set", "lo", "up"], ["ip", "tuntap", "add", "tap0", "mode", "tap"], ["ip", "addr", "add", "10.0.2.1/24", "dev", "tap0"], ["ip", "link", "set", "tap0", "up"]]) {
+  sh(["ip", "netns", "exec", NS, ...c]);
+}
+const toGuest = join(dir, "to-guest");
+sh(["sh", "-c", `head -c ${SIZE} /dev/urandom > ${toGuest}`]);
+const image = join(dir, "disk.img");
+sh(["dd", "if=/dev/zero", `of=${image}`, "bs=1M", "count=64"]);
+
+const microvmm = (initrd: string, devices: boolean) => inNs(["./dist/microvmm", "-m", "512M", "--kernel", bzImage, "--initrd", initrd,
+  ...(devices ? ["--net", `tap=tap0,mac=${MAC}`, "--disk", image] : [])]);
+const qemu = (initrd: string) => inNs(["qemu-system-x86_64", "-M", "microvm", "-enable-kvm", "-cpu", "host", "-m", "512M", "-nodefaults",
+  "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", bzImage, "-initrd", initrd, "-append", DEFAULT_CMDLINE,
+  "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off", "-device", `virtio-net-device,netdev=n0,mac=${MAC}`]);
+
+interface NetRun { up: number; down: number; rtt: number[] }
+
+/** One guest session: the host's two listeners, the VMM, and what the guest printed. */
+function session(cmd: string[]): NetRun | undefined {
+  // The receiving end's stdin never ends (tail -f): nc would close the connection at its EOF.
+  const sink = Bun.spawn(inNs(["sh", "-c", `tail -f /dev/null | ${busybox} nc -l -p 5001 > /dev/null`]), { stdout: "ignore", stderr: "ignore" });
+  const source = Bun.spawn(inNs(["sh", "-c", `${busybox} nc -l -p 5002 < ${toGuest}`]), { stdout: "ignore", stderr: "ignore" });
+  Bun.sleepSync(300); // the listeners are up long before the guest's kernel is
+  const out = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", timeout: 600_000 }).stdout.toString();
+  for (const p of [sink, source]) p.kill("SIGKILL");
+  sh(["ip", "netns", "exec", NS, "pkill", "-f", "nc -l -p 500"]);
+  const t = /^guest: times ([0-9.]+) ([0-9.]+) ([0-9.]+)\r?$/m.exec(out);
+  const rtt = /round-trip min\/avg\/max = ([0-9.]+)\/([0-9.]+)\/([0-9.]+) ms/.exec(out);
+  const got = /^guest: got \S+ \((\d+) bytes\)/m.exec(out);
+  if (t === null || rtt === null || got === null || Number(got[1]) !== SIZE) return undefined;
+  return { up: Number(t[2]) - Number(t[1]), down: Number(t[3]) - Number(t[2]), rtt: [rtt[1], rtt[2], rtt[3]].map(Number) };
+}
+
+const runs = { microvmm: [] as NetRun[], qemu: [] as NetRun[] };
+for (let i = 0; i < RUNS; i++) {
+  for (const [who, cmd] of [["microvmm", microvmm(netInitrd, true)], ["qemu", qemu(netInitrd)]] as const) {
+    const r = session(cmd);
+    if (r !== undefined) runs[who].push(r);
+  }
+}
+const mbps = (rs: NetRun[], way: "up" | "down") => (rs.length === 0 ? undefined : SIZE / 1e6 / median(rs.map((r) => r[way])));
+const fig = (v: number | undefined) => (v === undefined ? "no figure" : `${v.toFixed(2)} MB/s`);
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? "" : ` (microvmm ${(a / b).toFixed(2)}× QEMU)`);
+const rtt = (rs: NetRun[]) => (rs.length === 0 ? "no figure" : [0, 1, 2].map((k) => median(rs.map((r) => r.rtt[k]!)).toFixed(2)).join(" / ") + " ms");
+console.log(`virtio-net over one TAP, ${SIZE >> 20} MiB each way by busybox nc, guest clock, median of ${RUNS}${pin.length > 0 ? ", every thread on one host CPU" : ""}:`);
+for (const way of ["up", "down"] as const) {
+  const [o, q] = [mbps(runs.microvmm, way), mbps(runs.qemu, way)];
+  console.log(`  ${way === "up" ? "guest→host" : "host→guest"}: microvmm ${fig(o)}, QEMU microvm ${fig(q)}${ratio(o, q)} (goal ≥ 1.0×)`);
+}
+console.log(`  ping RTT min/avg/max of 10: microvmm ${rtt(runs.microvmm)}, QEMU microvm ${rtt(runs.qemu)}`);
+
+// Boot to init with a disk and the network card against the same boot without them.
+const boot = { with: [] as number[], without: [] as number[] };
+for (let i = 0; i < RUNS; i++) {
+  for (const devices of [false, true]) {
+    const { p, reached, ms } = await startUntil(microvmm(bootInitrd, devices), "MICROVMM-INIT-OK");
+    p.kill("SIGKILL");
+    await ended(p);
+    if (reached) boot[devices ? "with" : "without"].push(ms);
+  }
+}
+if (boot.with.length === 0 || boot.without.length === 0) console.log("boot with devices: no figure");
+else {
+  const [w, wo] = [median(boot.with), median(boot.without)];
+  console.log(`boot to init (virtio modules loaded), median of ${RUNS}: with a virtio disk and network card ${w.toFixed(0)} ms, ` +
+    `without ${wo.toFixed(0)} ms: ${(w / wo).toFixed(3)}× (goal ≤ 1.05×)`);
+}
+cleanUp();
+process.exit(0);
