@@ -34,7 +34,11 @@ self.onmessage = (e: MessageEvent<IoThreadStart>) => {
   }
 };
 
+/** The thread's name, for `top -H` and for whoever places threads on CPUs (taskset -p). */
+export const THREAD_NAME = "microvmm-io";
+
 function serve(start: IoThreadStart, control: Int32Array, text: Uint8Array): void {
+  libc.setThreadName(THREAD_NAME);
   const memory = GuestMemory.mapped(start.memory);
   const devices = start.devices.map((d) => {
     const report = (message: string) => postReport(control, text, `virtio ${d.name}`, message);

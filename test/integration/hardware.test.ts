@@ -22,8 +22,8 @@ const SECTIONS: Record<string, string> = {
   "host-cpu": "grep -o -w -m1 -E 'svm|vmx' /proc/cpuinfo",
 };
 const LINUX_TOKEN = "microvmm.test=4242";
-/** Bytes sent each way over the guest's network (4 MiB: guest→host runs at ~0.3 MB/s under the nested KVM). */
-const NET_BYTES = 4 << 20;
+/** Bytes sent each way over the guest's network (the issue's 64 MiB: ~10 MB/s each way nested, with the device thread on its own CPU). */
+const NET_BYTES = 64 << 20;
 
 const results = new Map<string, { status: number; lines: string[] }>();
 const skip = hardwareKvm.how === "skip";
@@ -87,7 +87,7 @@ beforeAll(async () => {
     `${ok} && ! grep -q ^failed: /tmp/section.out && break; echo "=== retried: $({ grep ^failed: /tmp/section.out || tail -c 400 /tmp/section.out; } | tr '\\n' ' ')"; done; ` +
     `cat /tmp/section.out`;
   const section = ([name, cmd]: [string, string]) => `echo "=== ${name}"; t0=$(date +%s); ` +
-    (name.startsWith("linux-") ? retried(90, cmd, "grep -q ^MICROVMM-INIT-OK /tmp/section.out")
+    (name.startsWith("linux-") ? retried(name === "linux-virtio-net" ? 240 : 90, cmd, "grep -q ^MICROVMM-INIT-OK /tmp/section.out")
       : name === "xv6" ? retried(400, cmd, "[ $st -eq 0 ]")
       : `timeout 150 ${cmd} 2>&1; st=$?`) + `; echo "=== took $(($(date +%s) - t0)) s"; echo "=== status $st"`;
   // In turn, every guest on the same CPU: with guests on both of the nested machine's CPUs at
@@ -98,7 +98,7 @@ beforeAll(async () => {
   // not the whole run's. On hardware KVM it has not been seen.
   const groups: Array<{ names: string[]; limit: number }> = [
     { names: Object.keys(SECTIONS).filter((n) => !/^(xv6|linux-(gdb|session|quit|sigterm|cpus-.*|virtio-.*)|pc-irq)$/.test(n)), limit: 420 },
-    { names: ["linux-cpus-2", "linux-cpus-4", "linux-virtio-rng", "linux-virtio-disk", "linux-virtio-net", "pc-irq"], limit: 420 },
+    { names: ["linux-cpus-2", "linux-cpus-4", "linux-virtio-rng", "linux-virtio-disk", "linux-virtio-net", "pc-irq"], limit: 600 },
     { names: ["linux-gdb", "linux-session", "linux-quit", "linux-sigterm"], limit: 420 },
     ...(SECTIONS["xv6"] === undefined ? [] : [{ names: ["xv6"], limit: 900 }]),
   ];
@@ -186,8 +186,9 @@ describe.skipIf(skip)(`virtio for Linux, on hardware-style KVM (${hardwareKvm.ho
     expect(l).toContain("host: read-only image unchanged");
   });
 
-  test("the network over a TAP in a namespace: eth0 has our MAC, pings the host, and 4 MiB go each way with equal SHA-256", () => {
+  test("the network over a TAP in a namespace: eth0 has our MAC, pings the host, and 64 MiB go each way with equal SHA-256", () => {
     const l = results.get("linux-virtio-net")!.lines;
+    expect(l).toContain("host: device thread on every CPU");
     expect(l).toContain("mac: 52:54:00:00:00:02");
     expect(l).toContain("ping: 3 packets transmitted, 3 packets received, 0% packet loss");
     const hash = (prefix: string) => l.find((x) => x.startsWith(prefix))?.slice(prefix.length).split(" ")[0];
