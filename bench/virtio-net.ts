@@ -18,7 +18,7 @@ import { ended, freeIoThreads, median, startUntil } from "./spawn";
 const pin = process.argv.includes("--pin") ? ["taskset", "-c", "1"] : [];
 const [bzImage, netInitrd, bootInitrd, busybox, sizeText] = process.argv.slice(2).filter((a) => a !== "--pin") as [string, string, string, string, string];
 const SIZE = Number(sizeText);
-const RUNS = 3;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const NS = `microvmm-bench-${process.pid}`;
 const MAC = "52:54:00:00:00:02";
 setTimeout(() => { console.log("gave up after 25 minutes"); cleanUp(); process.exit(1); }, 1_500_000).unref();
@@ -83,6 +83,7 @@ const runs = { microvmm: [] as NetRun[], qemu: [] as NetRun[] };
 for (let i = 0; i < RUNS; i++) {
   for (const [who, cmd] of [["microvmm", microvmm(netInitrd, true)], ["qemu", qemu(netInitrd)]] as const) {
     const r = await session(cmd);
+    console.log(`  run ${i + 1} ${who}: ${r === undefined ? "no figure" : `guest→host ${r.up.toFixed(2)} s, host→guest ${r.down.toFixed(2)} s, ping avg ${r.rtt[1]} ms`}`);
     if (r !== undefined) runs[who].push(r);
   }
 }
