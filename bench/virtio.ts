@@ -4,15 +4,13 @@
 //   initramfs, image, memory), against dd of the same file on this host. The guest's time is its
 //   own clock around its dd ("read: T0 T1"), the host's the dd's; median of RUNS; ratios against
 //   the host and against QEMU.
-// --pin: each VMM's vCPU thread on CPU 1 (taskset), its other threads (microvmm's device thread,
-// QEMU's main loop and block threads) let onto every CPU (bench/spawn.ts freeIoThreads).
 //   bun bench/virtio.ts [--pin] BZIMAGE INITRD
 // INITRD: test/linux/fixtures.ts virtioInitramfs running the guest's dd and powering off.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CMDLINE } from "../src/machines/linux";
-import { freeIoThreads, median } from "./spawn";
+import { median } from "./spawn";
 
 const pin = process.argv.includes("--pin") ? ["taskset", "-c", "1"] : [];
 const [bzImage, initrd] = process.argv.slice(2).filter((a) => a !== "--pin") as [string, string];
@@ -32,26 +30,21 @@ function ddSeconds(text: string): number | undefined {
   return m === null ? undefined : Number(m[1]);
 }
 
-async function run(cmd: string[], vmm?: { program: string; isVcpu: (pid: number) => (tid: number, name: string) => boolean }): Promise<number | undefined> {
-  const p = Bun.spawn([...pin, ...cmd], { stdout: "pipe", stderr: "pipe" });
-  if (pin.length > 0 && vmm !== undefined) void freeIoThreads(p.pid, vmm.program, vmm.isVcpu(p.pid));
-  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  await p.exited;
-  return ddSeconds(out + err);
+function run(cmd: string[]): number | undefined {
+  const r = Bun.spawnSync([...pin, ...cmd], { stdout: "pipe", stderr: "pipe" });
+  return ddSeconds(r.stdout.toString() + r.stderr.toString());
 }
 
 const host = () => run(["dd", `if=${image}`, "of=/dev/null", "bs=1M"]);
-const microvmm = () => run(["./dist/microvmm", "-m", "256M", "--kernel", bzImage, "--initrd", initrd, "--disk", `${image},ro`],
-  { program: "microvmm", isVcpu: (pid) => (tid) => tid === pid });
-const qemu = () => run(["qemu-system-x86_64", "-name", "microvm,debug-threads=on", "-M", "microvm", "-enable-kvm", "-cpu", "host", "-m", "256M", "-nodefaults", "-no-user-config",
+const microvmm = () => run(["./dist/microvmm", "-m", "256M", "--kernel", bzImage, "--initrd", initrd, "--disk", `${image},ro`]);
+const qemu = () => run(["qemu-system-x86_64", "-M", "microvm", "-enable-kvm", "-cpu", "host", "-m", "256M", "-nodefaults", "-no-user-config",
   "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", bzImage, "-initrd", initrd, "-append", DEFAULT_CMDLINE,
-  "-drive", `id=d0,file=${image},format=raw,if=none,readonly=on`, "-device", "virtio-blk-device,drive=d0"],
-  { program: "qemu-system-x86_64", isVcpu: () => (_, name) => /^CPU \d+\/KVM$/.test(name) });
+  "-drive", `id=d0,file=${image},format=raw,if=none,readonly=on`, "-device", "virtio-blk-device,drive=d0"]);
 
 const times = { host: [] as number[], microvmm: [] as number[], qemu: [] as number[] };
 for (let i = 0; i < RUNS; i++) {
   for (const [who, f] of [["host", host], ["microvmm", microvmm], ["qemu", qemu]] as const) {
-    const s = await f();
+    const s = f();
     if (s !== undefined) times[who].push(s);
   }
 }
@@ -59,6 +52,6 @@ rmSync(dir, { recursive: true, force: true });
 const mbps = (s: number[]) => (s.length === 0 ? undefined : (SIZE_MIB * 1.048576) / median(s));
 const [h, o, q] = [mbps(times.host), mbps(times.microvmm), mbps(times.qemu)];
 const fig = (v: number | undefined) => (v === undefined ? "no figure" : `${v.toFixed(0)} MB/s`);
-console.log(`virtio-blk sequential read, ${SIZE_MIB} MiB, dd bs=1M (guest: iflag=direct), median of ${RUNS}${pin.length > 0 ? ", vCPU threads on one host CPU" : ""}:`);
+console.log(`virtio-blk sequential read, ${SIZE_MIB} MiB, dd bs=1M (guest: iflag=direct), median of ${RUNS}${pin.length > 0 ? ", every thread on one host CPU" : ""}:`);
 console.log(`  host dd ${fig(h)}; microvmm ${fig(o)}${o !== undefined && h !== undefined ? ` (${(o / h).toFixed(2)}× host)` : ""}; ` +
   `QEMU microvm ${fig(q)}${o !== undefined && q !== undefined ? ` (microvmm ${(o / q).toFixed(2)}× QEMU)` : ""}`);
