@@ -54,22 +54,26 @@ function serve(start: IoThreadStart, control: Int32Array, text: Uint8Array): voi
   const what = new Int32Array(fdCount);
   const TAP = 255;
 
+  let n = 0;
+  const add = (fd: number, tag: number) => {
+    pv.setInt32(8 * n, fd, true);
+    pv.setInt16(8 * n + 4, WATCH, true);
+    pv.setInt16(8 * n + 6, 0, true);
+    what[n++] = tag;
+  };
+
   Atomics.store(control, T_STATE, STATE_RUNNING);
   configure();
   for (;;) {
-    let n = 0;
-    const add = (fd: number, tag: number) => {
-      pv.setInt32(8 * n, fd, true);
-      pv.setInt16(8 * n + 4, WATCH, true);
-      pv.setInt16(8 * n + 6, 0, true);
-      what[n++] = tag;
-    };
+    // The fds to wait on, rebuilt each round (no allocation): the TAP only while a frame could go
+    // somewhere, else it would stay readable and spin us.
+    n = 0;
     add(start.controlFd, -1);
-    devices.forEach((d, i) => {
-      d.queueFds.forEach((fd, q) => add(fd, i * 256 + q));
-      // The TAP only while a frame could go somewhere: else it would stay readable and spin us.
+    for (let i = 0; i < devices.length; i++) {
+      const d = devices[i]!;
+      for (let q = 0; q < d.queueFds.length; q++) add(d.queueFds[q]!, i * 256 + q);
       if (d.tapFd !== undefined && d.net !== undefined && !d.net.rxBlocked && d.runner.isLive(RX_QUEUE)) add(d.tapFd, i * 256 + TAP);
-    });
+    }
     if (libc.poll(pollfds, n, -1) <= 0) continue;
     for (let k = 0; k < n; k++) {
       const revents = pv.getInt16(8 * k + 6, true);
