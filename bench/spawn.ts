@@ -51,3 +51,13 @@ export async function freeIoThreads(pid: number, program: string, isVcpu: (tid: 
     }
   }
 }
+
+/**
+ * freeIoThreads for a VMM started by `cmd` under taskset: its vCPU threads stay where taskset put
+ * them, every other thread may go anywhere (microvmm's vCPU is its main thread; QEMU's are named
+ * "CPU n/KVM" when started with `-name …,debug-threads=on`).
+ */
+export function placeVmmThreads(p: { pid: number }, cmd: string[]): void {
+  const isQemu = cmd.some((a) => a.startsWith("qemu-system"));
+  void freeIoThreads(p.pid, isQemu ? "qemu-system-x86_64" : "microvmm", (tid, name) => (isQemu ? /^CPU \d+\/KVM$/.test(name) : tid === p.pid));
+}

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CMDLINE } from "../src/machines/linux";
-import { ended, freeIoThreads, median, startUntil } from "./spawn";
+import { ended, median, placeVmmThreads, startUntil } from "./spawn";
 
 const pin = process.argv.includes("--pin") ? ["taskset", "-c", "1"] : [];
 const [bzImage, netInitrd, bootInitrd, busybox, sizeText] = process.argv.slice(2).filter((a) => a !== "--pin") as [string, string, string, string, string];
@@ -53,9 +53,7 @@ interface NetRun { up: number; down: number; rtt: number[] }
 
 /** With --pin: the VMM's threads but its vCPU's onto every CPU (bench/spawn.ts). */
 function place(p: { pid: number }, cmd: string[]): void {
-  if (pin.length === 0) return;
-  const isQemu = cmd.some((a) => a.startsWith("qemu-system"));
-  void freeIoThreads(p.pid, isQemu ? "qemu-system-x86_64" : "microvmm", (tid, name) => (isQemu ? /^CPU \d+\/KVM$/.test(name) : tid === p.pid));
+  if (pin.length > 0) placeVmmThreads(p, cmd);
 }
 
 /** One guest session: the host's two listeners, the VMM, and what the guest printed. */

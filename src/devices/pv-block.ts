@@ -56,6 +56,10 @@ export interface BlockBackend {
   write(offset: number, src: Uint8Array): void;
   /** Returns once everything written is on stable storage (fsync). */
   flush(): void;
+  /** Fills the buffers one after another from the image at offset, in one call where it can (preadv). */
+  readv?(offset: number, dsts: readonly Uint8Array[]): void;
+  /** Writes the buffers one after another to the image at offset (pwritev). */
+  writev?(offset: number, srcs: readonly Uint8Array[]): void;
 }
 
 export interface BlockStats { requests: number; bytesRead: number; bytesWritten: number; flushes: number; errors: number }

@@ -90,6 +90,33 @@ export class DiskImage implements BlockBackend {
     }
   }
 
+  readv(offset: number, dsts: readonly Uint8Array[]): void {
+    this.vectored(offset, dsts, false);
+  }
+
+  writev(offset: number, srcs: readonly Uint8Array[]): void {
+    if (this.readOnly) throw new Error(`${this.path} is read-only`);
+    this.vectored(offset, srcs, true);
+  }
+
+  /** One preadv/pwritev for all the buffers (IOV_MAX at a time); a short transfer goes on where it stopped. */
+  private vectored(offset: number, bufs: readonly Uint8Array[], write: boolean): void {
+    let i = 0;
+    while (i < bufs.length) {
+      const batch = bufs.slice(i, i + libc.IOV_MAX);
+      let n = libc.preadv(this.fd, batch, offset, write);
+      if (n === 0) throw new Error(`${this.path}: unexpected end of file at ${offset}`);
+      offset += n;
+      // Past the buffers done; a buffer done in part is finished by a plain read or write.
+      while (i < bufs.length && n >= bufs[i]!.length) n -= bufs[i++]!.length;
+      if (n > 0) {
+        const rest = bufs[i++]!.subarray(n);
+        if (write) this.write(offset, rest); else this.read(offset, rest);
+        offset += rest.length;
+      }
+    }
+  }
+
   write(offset: number, src: Uint8Array): void {
     if (this.readOnly) throw new Error(`${this.path} is read-only`);
     for (let done = 0; done < src.length;) done += libc.pwrite(this.fd, done === 0 ? src : src.subarray(done), offset + done);

@@ -1,7 +1,7 @@
 // libc through bun:ffi: the only module of the VMM's threads that calls dlopen (the input worker,
 // a thread of its own, binds its two calls itself: host/input-worker.ts says why). Each wrapper makes one call, checks
 // for -1, reads errno on the same thread right away, and throws a SyscallError naming the call.
-import { CString, dlopen, FFIType, read as ffiRead, toArrayBuffer, type Pointer } from "bun:ffi";
+import { CString, dlopen, FFIType, ptr, read as ffiRead, toArrayBuffer, type Pointer } from "bun:ffi";
 import { EAGAIN, EINTR, errnoName } from "./errno";
 
 const lib = dlopen("libc.so.6", {
@@ -16,6 +16,8 @@ const lib = dlopen("libc.so.6", {
   read: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
   pread: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
+  preadv: { args: ["i32", "ptr", "i32", "i64"], returns: FFIType.i64_fast },
+  pwritev: { args: ["i32", "ptr", "i32", "i64"], returns: FFIType.i64_fast },
   pwrite: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
   fsync: { args: ["i32"], returns: "i32" },
   flock: { args: ["i32", "i32"], returns: "i32" },
@@ -209,6 +211,28 @@ export function pwrite(fd: number, buf: Uint8Array, offset: number): number {
     if (r >= 0) return r;
     const e = errno();
     if (e !== EINTR) throw new SyscallError("pwrite", e);
+  }
+}
+
+/** IOV_MAX: the most buffers one preadv/pwritev takes. */
+export const IOV_MAX = 1024;
+const iovecs = new BigUint64Array(2 * IOV_MAX);
+
+/**
+ * preadv(2) (or pwritev) of `bufs` at `offset`, at most IOV_MAX of them: the bytes moved, which
+ * may be fewer than asked (the caller goes on from there). Retries on EINTR.
+ */
+export function preadv(fd: number, bufs: readonly Uint8Array[], offset: number, write = false): number {
+  const n = Math.min(bufs.length, IOV_MAX);
+  for (let i = 0; i < n; i++) {
+    iovecs[2 * i] = BigInt(ptr(bufs[i]!));
+    iovecs[2 * i + 1] = BigInt(bufs[i]!.length);
+  }
+  for (;;) {
+    const r = Number(write ? sym.pwritev(fd, iovecs, n, offset) : sym.preadv(fd, iovecs, n, offset));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError(write ? "pwritev" : "preadv", e);
   }
 }
 
