@@ -217,6 +217,12 @@ export class VirtQueue {
   needsInterrupt(): boolean {
     if (!this.on || this.pending === 0) return false;
     this.pending = 0;
+    // The used index push() stored must be visible before we read the driver's used_event (or
+    // flags). x86 may let a load pass an earlier store: without the fence we could read the value
+    // from before the driver's last look at our index, while it reads our index from before this
+    // push — each thinks the other will act, no interrupt comes, and the driver waits for ever.
+    // (The driver fences between its store and its load; the pattern needs both sides to.)
+    fence();
     const avail = this.avail!;
     if (!this.eventIdx) return (avail.getUint16(0, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
     const usedEvent = avail.getUint16(4 + 2 * this.size, true);
@@ -233,8 +239,7 @@ function copyChain(memory: GuestMemory, segments: readonly Segment[], bytes: Uin
   for (const s of segments) {
     if (done === bytes.length) break;
     const n = Math.min(s.len, bytes.length - done);
-    const part = bytes.subarray(done, done + n);
-    if (toGuest) memory.write(s.gpa, part, "virtqueue buffer"); else memory.read(s.gpa, part, "virtqueue buffer");
+    if (toGuest) memory.copyIn(s.gpa, bytes, done, n, "virtqueue buffer"); else memory.copyOut(s.gpa, bytes, done, n, "virtqueue buffer");
     done += n;
   }
   return done;
