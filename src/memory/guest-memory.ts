@@ -49,6 +49,8 @@ export class GuestMemory {
   private readonly unmaps: Array<() => void>;
   private readonly scratch = new Uint8Array(8);
   private readonly scratchView = new DataView(this.scratch.buffer);
+  /** chunkHolding's answer, reused: the copy paths make no object per call. */
+  private readonly hold: { view: Uint8Array; start: number } = { view: new Uint8Array(0), start: 0 };
 
   private constructor(regions: Region[], unmaps: Array<() => void>) {
     this.regions = regions.slice().sort((a, b) => a.gpa - b.gpa);
@@ -171,13 +173,41 @@ export class GuestMemory {
   }
 
   read(gpa: number, dst: Uint8Array, what?: string): void {
-    let at = 0;
-    for (const s of this.slices(gpa, dst.length, what)) { dst.set(s, at); at += s.length; }
+    this.copyOut(gpa, dst, 0, dst.length, what);
   }
 
   write(gpa: number, src: Uint8Array, what?: string): void {
-    let at = 0;
-    for (const s of this.slices(gpa, src.length, what)) { s.set(src.subarray(at, at + s.length)); at += s.length; }
+    this.copyIn(gpa, src, 0, src.length, what);
+  }
+
+  /**
+   * Copies guest RAM [gpa, gpa + length) into dst from index `at`. The device paths copy a buffer
+   * at a time: inside one view this makes one view of the source and no array (slices() makes both).
+   */
+  copyOut(gpa: number, dst: Uint8Array, at: number, length: number, what?: string): void {
+    const c = this.chunkHolding(gpa, length);
+    if (c !== undefined) { dst.set(c.view.subarray(c.start, c.start + length), at); return; }
+    for (const s of this.slices(gpa, length, what)) { dst.set(s, at); at += s.length; }
+  }
+
+  /** Copies src[from, from + length) into guest RAM at gpa (no view made when that is all of src and inside one view). */
+  copyIn(gpa: number, src: Uint8Array, from: number, length: number, what?: string): void {
+    const c = this.chunkHolding(gpa, length);
+    if (c !== undefined) { c.view.set(from === 0 && length === src.length ? src : src.subarray(from, from + length), c.start); return; }
+    for (const s of this.slices(gpa, length, what)) { s.set(src.subarray(from, from + s.length)); from += s.length; }
+  }
+
+  /** The view holding all of [gpa, gpa + length) and where in it that starts; undefined if none does (slices() then says why). */
+  private chunkHolding(gpa: number, length: number): { view: Uint8Array; start: number } | undefined {
+    const r = this.regionFor(gpa, length);
+    if (r === undefined || length === 0) return undefined;
+    const off = gpa - r.gpa;
+    const i = Math.floor(off / r.chunkSize);
+    const start = off - i * r.chunkSize;
+    if (start + length > r.chunkSize) return undefined;
+    this.hold.view = r.chunks[i] ??= r.view(i);
+    this.hold.start = start;
+    return this.hold;
   }
 
   fill(gpa: number, length: number, value: number, what?: string): void {

@@ -18,6 +18,21 @@ describe("guest memory", () => {
     expect(() => m.slice(0xffe, 4)).toThrow(/crosses/);
   });
 
+  test("copyIn / copyOut move part of a buffer, inside one view and across two; outside RAM they throw and copy nothing", () => {
+    const m = mem();
+    const src = Uint8Array.of(9, 8, 7, 6, 5, 4);
+    m.copyIn(0x100, src, 1, 3);
+    m.copyIn(0xffe, src, 2, 4); // 7 6 | 5 4 across the view boundary at 0x1000
+    expect([...m.slice(0x100, 4)]).toEqual([8, 7, 6, 0]);
+    const dst = new Uint8Array(8).fill(0xee);
+    m.copyOut(0xffe, dst, 3, 4);
+    m.copyOut(0x100, dst, 0, 2);
+    expect([...dst]).toEqual([8, 7, 0xee, 7, 6, 5, 4, 0xee]);
+    expect(() => m.copyIn(0x3ffe, src, 0, 4, "test")).toThrow("test: guest physical 0x3ffe+0x4 is not in guest RAM");
+    expect(() => m.copyOut(0x5000, dst, 0, 1)).toThrow(GuestMemoryError);
+    expect(m.readU16(0x3ffe)).toBe(0);
+  });
+
   test("edges: the last byte is in, one past the end is out, straddling the end is out", () => {
     const m = mem();
     m.writeU8(0x3fff, 7);
