@@ -228,6 +228,8 @@ function memoryDrive(sectors: number, readOnly: boolean): BlockBackend {
     read: (offset, dst) => { if (offset + dst.length > bytes.length) throw new Error("read past the end"); dst.set(bytes.subarray(offset, offset + dst.length)); },
     write: (offset, src) => { if (readOnly || offset + src.length > bytes.length) throw new Error("bad write"); bytes.set(src, offset); },
     flush: () => {},
+    discard: (offset, length) => { if (readOnly || offset + length > bytes.length) throw new Error("bad discard"); bytes.fill(0, offset, offset + length); },
+    writeZeroes: (offset, length) => { if (readOnly || offset + length > bytes.length) throw new Error("bad write-zeroes"); bytes.fill(0, offset, offset + length); },
   };
 }
 
@@ -267,8 +269,8 @@ function devices(rng: Rng): Array<{ device: PortDevice; ports: number }> {
 }
 
 /**
- * What the IDE channel asked of its drives that it should have refused itself: a backend error
- * would only become an ATA error for the guest, so runDevices fails the case on these instead.
+ * What the IDE channel or virtio-blk asked of its drives that it should have refused itself: a
+ * backend error would only become an error status for the guest, so the case fails on these instead.
  */
 const driveViolations: string[] = [];
 
@@ -278,7 +280,10 @@ function checkedDrive(sectors: number, readOnly: boolean): BlockBackend {
     if (offset + length > sectors * 512) driveViolations.push(`IDE reached past the disk: ${offset}+${length}`);
     if (write && readOnly) driveViolations.push("IDE wrote a read-only disk");
   };
-  return { ...d, read: (o, dst) => { check(o, dst.length, false); d.read(o, dst); }, write: (o, src) => { check(o, src.length, true); d.write(o, src); } };
+  return {
+    ...d, read: (o, dst) => { check(o, dst.length, false); d.read(o, dst); }, write: (o, src) => { check(o, src.length, true); d.write(o, src); },
+    discard: (o, n) => { check(o, n, true); d.discard!(o, n); }, writeZeroes: (o, n, unmap) => { check(o, n, true); d.writeZeroes!(o, n, unmap); },
+  };
 }
 
 /** The devices on a port bus, as a board puts them: what the guest reaches through exits. */

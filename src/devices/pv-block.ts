@@ -60,6 +60,10 @@ export interface BlockBackend {
   readv?(offset: number, dsts: readonly Uint8Array[]): void;
   /** Writes the buffers one after another to the image at offset (pwritev). */
   writev?(offset: number, srcs: readonly Uint8Array[]): void;
+  /** Advice that the range's data is no longer needed: its blocks may be freed (it may then read as zeroes, or not). */
+  discard?(offset: number, length: number): void;
+  /** Makes the range read as zeroes; with `unmap`, by freeing its blocks where the host can. */
+  writeZeroes?(offset: number, length: number, unmap: boolean): void;
 }
 
 export interface BlockStats { requests: number; bytesRead: number; bytesWritten: number; flushes: number; errors: number }

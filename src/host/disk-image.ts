@@ -2,7 +2,7 @@
 // is locked (flock) so two VMs cannot write one image at once.
 import { fstatSync, statSync, type Stats } from "node:fs";
 import { BadInputError, HostError } from "../errors";
-import { EAGAIN, EWOULDBLOCK } from "../libc/errno";
+import { EAGAIN, ENOSYS, EOPNOTSUPP, EWOULDBLOCK } from "../libc/errno";
 import * as libc from "../libc/libc";
 import { SECTOR, type BlockBackend } from "../devices/pv-block";
 
@@ -34,6 +34,9 @@ export interface DiskHandle { path: string; fd: number; sectors: number; readOnl
 
 export class DiskImage implements BlockBackend {
   private closed = false;
+  /** Whether the file system can punch holes (FALLOC_FL_PUNCH_HOLE) and zero ranges (FALLOC_FL_ZERO_RANGE): true until it says no. */
+  private holes = true;
+  private zeroRange = true;
 
   private constructor(readonly path: string, readonly fd: number, readonly sectors: number, readonly readOnly: boolean) {}
 
@@ -122,6 +125,48 @@ export class DiskImage implements BlockBackend {
     for (let done = 0; done < src.length;) done += libc.pwrite(this.fd, done === 0 ? src : src.subarray(done), offset + done);
   }
 
+  /** A hole punched in the file (the size kept); a file system that cannot punch holes is left as it is: a discard is only advice. */
+  discard(offset: number, length: number): void {
+    if (this.readOnly) throw new Error(`${this.path} is read-only`);
+    this.punchHole(offset, length);
+  }
+
+  /**
+   * Zeroes as a hole where `unmap` allows and the file system can punch one; else in place: the
+   * file system's zero range (blocks kept allocated), or, where it has none, zeroes written.
+   */
+  writeZeroes(offset: number, length: number, unmap: boolean): void {
+    if (this.readOnly) throw new Error(`${this.path} is read-only`);
+    if (unmap && this.punchHole(offset, length)) return;
+    if (this.zeroRange) {
+      try {
+        libc.fallocate(this.fd, libc.FALLOC_FL_ZERO_RANGE | libc.FALLOC_FL_KEEP_SIZE, offset, length);
+        return;
+      } catch (e) {
+        if (!unsupported(e)) throw e;
+        this.zeroRange = false;
+      }
+    }
+    for (let done = 0; done < length;) {
+      const n = Math.min(ZEROES.length, length - done);
+      this.write(offset + done, n === ZEROES.length ? ZEROES : ZEROES.subarray(0, n));
+      done += n;
+    }
+  }
+
+  /** Whether the range is now a hole. */
+  private punchHole(offset: number, length: number): boolean {
+    if (!this.holes) return false;
+    try {
+      libc.fallocate(this.fd, libc.FALLOC_FL_PUNCH_HOLE | libc.FALLOC_FL_KEEP_SIZE, offset, length);
+      return true;
+    } catch (e) {
+      if (!unsupported(e)) throw e;
+      this.holes = false; // asked once: the answer does not change for this file
+      return false;
+    }
+  }
+
   flush(): void {
     if (this.readOnly) return;
     try {
@@ -137,6 +182,12 @@ export class DiskImage implements BlockBackend {
     try { this.flush(); } finally { libc.close(this.fd); }
   }
 }
+
+/** What zeroes are written from where the file system cannot zero a range itself. */
+const ZEROES = new Uint8Array(1 << 20);
+
+/** fallocate's answer where the file system (or kernel) lacks the mode. */
+const unsupported = (e: unknown) => e instanceof libc.SyscallError && (e.errno === EOPNOTSUPP || e.errno === ENOSYS);
 
 /** A disk image is a regular file holding at least one sector, or a block device. */
 function checkKind(path: string, stat: () => Stats): void {

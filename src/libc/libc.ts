@@ -240,6 +240,27 @@ export function fsync(fd: number): void {
   check(sym.fsync(fd), "fsync");
 }
 
+/** fallocate, bound on first use: only a guest that discards or zeroes disk blocks needs it. */
+let fileSyms: ReturnType<typeof bindFiles> | undefined;
+const bindFiles = () => dlopen("libc.so.6", {
+  fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
+}).symbols;
+
+// fallocate(2) modes (linux/falloc.h).
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+export const FALLOC_FL_ZERO_RANGE = 0x10;
+
+/** fallocate(2): `mode` over [offset, offset + length) of an open file or block device. */
+export function fallocate(fd: number, mode: number, offset: number, length: number): void {
+  const f = (fileSyms ??= bindFiles()).fallocate;
+  for (;;) {
+    if (f(fd, mode, offset, length) === 0) return;
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError("fallocate", e);
+  }
+}
+
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;

@@ -2,7 +2,9 @@
 // header the device reads (type, reserved, sector), the data buffers, and a status byte the
 // device writes last. Data moves straight between the image file and guest RAM (pread/pwrite
 // into the RAM views), never through a copy. Flush is fsync (VIRTIO_BLK_F_FLUSH); GET_ID gives
-// the image's serial; a read-only image offers VIRTIO_BLK_F_RO and refuses writes.
+// the image's serial; a read-only image offers VIRTIO_BLK_F_RO and refuses writes. Discard gives
+// the image's blocks back to the host file system (a hole); write-zeroes makes a range read as
+// zeroes, by a hole where the driver allows unmapping, else in place (DiskImage says how).
 // A malformed request (no header, no status byte, data past the disk's end) gets a status, not a
 // reset: it is the driver's request that is wrong, not the queue.
 import type { GuestMemory } from "../memory/guest-memory";
@@ -19,12 +21,16 @@ export const VIRTIO_BLK_F_SEG_MAX = 2n;
 export const VIRTIO_BLK_F_RO = 5n;
 export const VIRTIO_BLK_F_BLK_SIZE = 6n;
 export const VIRTIO_BLK_F_FLUSH = 9n;
+export const VIRTIO_BLK_F_DISCARD = 13n;
+export const VIRTIO_BLK_F_WRITE_ZEROES = 14n;
 
 // Request types and statuses (5.2.6).
 export const VIRTIO_BLK_T_IN = 0;
 export const VIRTIO_BLK_T_OUT = 1;
 export const VIRTIO_BLK_T_FLUSH = 4;
 export const VIRTIO_BLK_T_GET_ID = 8;
+export const VIRTIO_BLK_T_DISCARD = 11;
+export const VIRTIO_BLK_T_WRITE_ZEROES = 13;
 export const VIRTIO_BLK_S_OK = 0;
 export const VIRTIO_BLK_S_IOERR = 1;
 export const VIRTIO_BLK_S_UNSUPP = 2;
@@ -34,28 +40,60 @@ export const ID_BYTES = 20;
 /** Data buffers per request at most (seg_max): the queue can hold no more, less header and status. */
 export const SEG_MAX = QUEUE_SIZE - 2;
 
-// Configuration space (5.2.4): capacity u64 at 0, seg_max u32 at 12, blk_size u32 at 20.
-const CONFIG_SIZE = 24;
+// Configuration space (5.2.4): capacity u64 at 0, seg_max u32 at 12, blk_size u32 at 20; for
+// discard and write-zeroes the largest range, ranges per request and alignment at 36..56.
+const CONFIG_SIZE = 60;
+const C_MAX_DISCARD_SECTORS = 36;
+const C_MAX_DISCARD_SEG = 40;
+const C_DISCARD_SECTOR_ALIGNMENT = 44;
+const C_MAX_WRITE_ZEROES_SECTORS = 48;
+const C_MAX_WRITE_ZEROES_SEG = 52;
+const C_WRITE_ZEROES_MAY_UNMAP = 56;
+
+/** A discard or write-zeroes range (5.2.6.2): sector u64, num_sectors u32, flags u32 (bit 0: unmap). */
+const RANGE_SIZE = 16;
+const RANGE_F_UNMAP = 1;
+/** Sectors one range may cover (2 GiB), and ranges one request may hold. */
+export const MAX_RANGE_SECTORS = 1 << 22;
+export const MAX_RANGES = 32;
+/** The alignment the driver is asked to keep: 4 KiB, a host file system block, so a discard frees whole blocks. */
+const DISCARD_ALIGNMENT_SECTORS = 8;
+
+export interface VirtioBlkStats extends BlockStats { bytesDiscarded: number; bytesZeroed: number }
 
 export class VirtioBlk implements VirtioDevice {
   readonly deviceId = VIRTIO_ID_BLOCK;
   readonly features: bigint;
   readonly queueSizes = [QUEUE_SIZE];
-  readonly stats: BlockStats = { requests: 0, bytesRead: 0, bytesWritten: 0, flushes: 0, errors: 0 };
+  readonly stats: VirtioBlkStats = { requests: 0, bytesRead: 0, bytesWritten: 0, flushes: 0, errors: 0, bytesDiscarded: 0, bytesZeroed: 0 };
   private readonly config = new Uint8Array(CONFIG_SIZE);
   private readonly header = new Uint8Array(HEADER_SIZE);
   private readonly headerView = new DataView(this.header.buffer);
   private readonly id: Uint8Array;
   private readonly status = new Uint8Array(1);
+  private readonly ranges = new Uint8Array(MAX_RANGES * RANGE_SIZE);
+  private readonly rangesView = new DataView(this.ranges.buffer);
+  /** Discard and write-zeroes: offered for a writable image whose backend can do them. */
+  private readonly zeroing: boolean;
 
   /** `serial`: what GET_ID answers (at most 20 bytes kept). `warn`: an I/O error on the host. */
   constructor(private readonly memory: GuestMemory, private readonly disk: BlockBackend, serial: string,
     private readonly warn: (message: string) => void) {
-    this.features = (1n << VIRTIO_BLK_F_SEG_MAX) | (1n << VIRTIO_BLK_F_BLK_SIZE) | (1n << VIRTIO_BLK_F_FLUSH) | (disk.readOnly ? 1n << VIRTIO_BLK_F_RO : 0n);
+    this.zeroing = !disk.readOnly && disk.discard !== undefined && disk.writeZeroes !== undefined;
+    this.features = (1n << VIRTIO_BLK_F_SEG_MAX) | (1n << VIRTIO_BLK_F_BLK_SIZE) | (1n << VIRTIO_BLK_F_FLUSH) | (disk.readOnly ? 1n << VIRTIO_BLK_F_RO : 0n) |
+      (this.zeroing ? (1n << VIRTIO_BLK_F_DISCARD) | (1n << VIRTIO_BLK_F_WRITE_ZEROES) : 0n);
     const v = new DataView(this.config.buffer);
     v.setBigUint64(0, BigInt(disk.sectors), true);
     v.setUint32(12, SEG_MAX, true);
     v.setUint32(20, SECTOR, true);
+    if (this.zeroing) {
+      v.setUint32(C_MAX_DISCARD_SECTORS, MAX_RANGE_SECTORS, true);
+      v.setUint32(C_MAX_DISCARD_SEG, MAX_RANGES, true);
+      v.setUint32(C_DISCARD_SECTOR_ALIGNMENT, DISCARD_ALIGNMENT_SECTORS, true);
+      v.setUint32(C_MAX_WRITE_ZEROES_SECTORS, MAX_RANGE_SECTORS, true);
+      v.setUint32(C_MAX_WRITE_ZEROES_SEG, MAX_RANGES, true);
+      v.setUint8(C_WRITE_ZEROES_MAY_UNMAP, 1);
+    }
     this.id = new Uint8Array(ID_BYTES);
     this.id.set(new TextEncoder().encode(serial).subarray(0, ID_BYTES));
   }
@@ -112,6 +150,9 @@ export class VirtioBlk implements VirtioDevice {
           }
           return { status: VIRTIO_BLK_S_OK, written: done };
         }
+        case VIRTIO_BLK_T_DISCARD:
+        case VIRTIO_BLK_T_WRITE_ZEROES:
+          return { status: this.zero(type === VIRTIO_BLK_T_DISCARD, out), written: 0 };
         default: return { status: VIRTIO_BLK_S_UNSUPP, written: 0 };
       }
     } catch (e) {
@@ -140,6 +181,37 @@ export class VirtioBlk implements VirtioDevice {
     }
     if (write) this.stats.bytesWritten += total; else this.stats.bytesRead += total;
     return { status: VIRTIO_BLK_S_OK, written: write ? 0 : total };
+  }
+
+  /** Discard or write-zeroes: every range is checked before any is acted on (5.2.6.2: unknown flags, or unmap on a discard, are UNSUPP). */
+  private zero(discard: boolean, buffers: readonly Segment[]): number {
+    if (!this.zeroing) return VIRTIO_BLK_S_UNSUPP;
+    let total = 0;
+    for (const s of buffers) total += s.len;
+    if (total === 0 || total % RANGE_SIZE !== 0 || total > this.ranges.length) return VIRTIO_BLK_S_IOERR;
+    readFromChain(this.memory, buffers, this.ranges);
+    const v = this.rangesView;
+    const count = total / RANGE_SIZE;
+    for (let i = 0; i < count; i++) {
+      const sector = v.getBigUint64(i * RANGE_SIZE, true);
+      const sectors = v.getUint32(i * RANGE_SIZE + 8, true);
+      const flags = v.getUint32(i * RANGE_SIZE + 12, true);
+      if ((flags & ~RANGE_F_UNMAP) !== 0 || (discard && flags !== 0)) return VIRTIO_BLK_S_UNSUPP;
+      if (sectors > MAX_RANGE_SECTORS || sector > BigInt(this.disk.sectors) || Number(sector) + sectors > this.disk.sectors) return VIRTIO_BLK_S_IOERR;
+    }
+    for (let i = 0; i < count; i++) {
+      const offset = Number(v.getBigUint64(i * RANGE_SIZE, true)) * SECTOR;
+      const length = v.getUint32(i * RANGE_SIZE + 8, true) * SECTOR;
+      if (length === 0) continue;
+      if (discard) {
+        this.disk.discard!(offset, length);
+        this.stats.bytesDiscarded += length;
+      } else {
+        this.disk.writeZeroes!(offset, length, (v.getUint32(i * RANGE_SIZE + 12, true) & RANGE_F_UNMAP) !== 0);
+        this.stats.bytesZeroed += length;
+      }
+    }
+    return VIRTIO_BLK_S_OK;
   }
 }
 

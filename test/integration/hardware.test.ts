@@ -63,6 +63,10 @@ beforeAll(async () => {
     "mount -t ext4 /dev/vdb /mnt 2>/dev/null; grep ' /mnt ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1 | sed 's/^/vdb mounted: /'",
     "touch /mnt/x 2>&1 | sed 's/^/touch: /'",
     "dd if=/dev/zero of=/dev/vdb bs=512 count=1 2>&1 | head -1 | sed 's/^/dd: /'",
+    // A scratch disk: 64 KiB zeroed (WRITE_ZEROES), then 256 KiB discarded (DISCARD).
+    'echo "vdc discard granularity: $(cat /sys/block/vdc/queue/discard_granularity), write zeroes max: $(cat /sys/block/vdc/queue/write_zeroes_max_bytes)"',
+    "zeroout /dev/vdc 0 65536 && echo 'vdc: zeroed'",
+    "blkdiscard -o 131072 -l 262144 /dev/vdc && echo 'vdc: discarded'",
     "poweroff -f"].join("\n"));
   const killFs = rootImage("root-kill", "echo flushed-before-kill > /killed; sync; echo SYNCED; sleep 1000");
   const dataFs = rootImage("data", "true", 8);
@@ -174,7 +178,18 @@ describe.skipIf(skip)(`virtio for Linux, on hardware-style KVM (${hardwareKvm.ho
     expect(l).toContain("host: status 0");
     expect(l).toContain("host: hello: written-and-synced");
     const stats = l.find((x) => x.startsWith("  virtio blk0:")) ?? "";
-    expect(stats).toMatch(/^ {2}virtio blk0: notifications \d+, interrupts \d+, errors 0, requests \d+, bytesRead [1-9]\d*, bytesWritten [1-9]\d*, flushes [1-9]\d*$/);
+    expect(stats).toMatch(/^ {2}virtio blk0: notifications \d+, interrupts \d+, errors 0, requests \d+, bytesRead [1-9]\d*, bytesWritten [1-9]\d*, flushes [1-9]\d*, bytesDiscarded \d+, bytesZeroed \d+$/);
+  });
+
+  test("discard and write-zeroes: Linux sees the limits, zeroes (BLKZEROOUT) and discards (blkdiscard) reach the image: a hole, zeroes, the rest kept", () => {
+    const l = results.get("linux-virtio-disk")!.lines;
+    expect(l).toContain(`vdc discard granularity: 4096, write zeroes max: ${(1 << 22) * 512}`);
+    expect(l).toContain("vdc: zeroed");
+    expect(l).toContain("vdc: discarded");
+    expect(l).toContain("host: scratch image as expected");
+    // 1 MiB allocated before; the discarded 256 KiB freed (a hole), the zeroed 64 KiB kept.
+    expect(l).toContain("host: scratch blocks 2048 -> 1536");
+    expect(l.find((x) => x.startsWith("  virtio blk2:"))).toMatch(/, errors 0, .*, bytesDiscarded 262144, bytesZeroed 65536$/);
   });
 
   test("a ,ro disk is read-only in the guest (mounted ro, writes refused) and byte for byte unchanged on the host", () => {

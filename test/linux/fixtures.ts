@@ -204,8 +204,8 @@ export function netInitramfs(size: number, pings = 3): string {
 export const virtioInitramfs = (name: string, then: string): string => busyboxInitramfs(name, then, cloudVirtioModules());
 
 /**
- * An ext4 image (`mke2fs -d`) holding busybox and an /init that runs `then` (after mounting
- * proc, sys and dev): a root file system for the cloud kernel on virtio-blk. Written to `path`.
+ * An ext4 image (`mke2fs -d`) holding busybox, zeroout (zeroout.c) and an /init that runs `then`
+ * (after mounting proc, sys and dev): a root file system for the cloud kernel on virtio-blk.
  */
 export function rootImage(name: string, then: string, sizeMiB = 32): string {
   const path = join(CACHE, `${name}.ext4`);
@@ -213,6 +213,7 @@ export function rootImage(name: string, then: string, sizeMiB = 32): string {
   sh(["rm", "-rf", dir], CACHE);
   for (const d of ["bin", "proc", "sys", "dev", "tmp", "mnt"]) mkdirSync(join(dir, d), { recursive: true });
   writeFileSync(join(dir, "bin", "busybox"), readFileSync(join(unpacked("busybox-static"), "bin", "busybox")), { mode: 0o755 });
+  sh(["gcc", "-static", "-O2", "-o", join(dir, "bin", "zeroout"), join(import.meta.dir, "zeroout.c")], CACHE);
   writeFileSync(join(dir, "init"), ["#!/bin/busybox sh", "/bin/busybox --install -s /bin", "mount -t proc proc /proc",
     "mount -t sysfs sys /sys", "mount -t devtmpfs dev /dev", "echo MICROVMM-ROOT-OK", then].join("\n") + "\n", { mode: 0o755 });
   sh(["mke2fs", "-q", "-F", "-t", "ext4", "-d", dir, path, `${sizeMiB}M`], CACHE);

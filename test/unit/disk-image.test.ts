@@ -1,7 +1,8 @@
 // A disk image file through DiskImage (no KVM): the vectored reads and writes virtio-blk uses,
-// one preadv/pwritev for a request's buffers, against the plain ones, on a real file.
+// one preadv/pwritev for a request's buffers, against the plain ones, and discard and write-zeroes
+// (fallocate), on a real file.
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskImage } from "../../src/host/disk-image";
@@ -37,4 +38,32 @@ test("more buffers than one call takes (IOV_MAX) and a read past the end of the 
   expect(many.map((b) => b[0])).toEqual(Array.from({ length: IOV_MAX + 5 }, (_, i) => (i * 7) & 0xff));
   expect(() => disk.readv(1536, [new Uint8Array(1024)])).toThrow("unexpected end of file");
   disk.close();
+});
+
+test("discard punches a hole (fewer blocks, reads zeroes, size kept); writeZeroes zeroes with or without unmapping", () => {
+  const { path, disk } = image("c.img", 64); // 32 KiB of data, not zeroes
+  const blocks = () => statSync(path).blocks;
+  const full = blocks();
+  disk.discard(8192, 8192);
+  expect(blocks()).toBeLessThan(full);
+  disk.writeZeroes(0, 4096, false); // in place: the blocks stay
+  const afterZero = blocks();
+  disk.writeZeroes(20480, 4096, true); // a hole
+  expect(blocks()).toBeLessThan(afterZero);
+  disk.close();
+  const file = readFileSync(path);
+  expect(file.length).toBe(64 * 512);
+  const zero = (from: number, to: number) => file.subarray(from, to).every((b) => b === 0);
+  expect([zero(0, 4096), zero(8192, 16384), zero(20480, 24576)]).toEqual([true, true, true]);
+  // What lies between is untouched.
+  expect([file[4096], file[16384], file[24576], file[8191]]).toEqual([(4096 * 7) & 0xff, (16384 * 7) & 0xff, (24576 * 7) & 0xff, (8191 * 7) & 0xff]);
+});
+
+test("a read-only image refuses discard and writeZeroes", () => {
+  const { path, disk } = image("d.img", 8);
+  disk.close();
+  const ro = DiskImage.open({ path, readOnly: true });
+  expect(() => ro.discard(0, 512)).toThrow("read-only");
+  expect(() => ro.writeZeroes(0, 512, false)).toThrow("read-only");
+  ro.close();
 });

@@ -357,15 +357,17 @@ for (const threaded of [false, true]) describe(`virtio-mmio transport and virtio
 });
 
 describe("virtio-blk", () => {
-  /** A disk of `sectors` sectors in memory, byte i = i & 0xff. */
+  /** A disk of `sectors` sectors in memory, byte i = i & 0xff; a discard or a write-zeroes leaves 0xdd or 0 and is logged. */
   function disk(sectors: number, readOnly = false) {
     const bytes = new Uint8Array(sectors * 512).map((_, i) => i & 0xff);
-    const calls = { flush: 0 };
+    const calls = { flush: 0, zeroing: [] as string[] };
     const backend = {
       sectors, readOnly,
       read: (off: number, dst: Uint8Array) => dst.set(bytes.subarray(off, off + dst.length)),
       write: (off: number, src: Uint8Array) => bytes.set(src, off),
       flush: () => { calls.flush++; },
+      discard: (off: number, len: number) => { bytes.fill(0xdd, off, off + len); calls.zeroing.push(`discard ${off}+${len}`); },
+      writeZeroes: (off: number, len: number, unmap: boolean) => { bytes.fill(0, off, off + len); calls.zeroing.push(`zeroes ${off}+${len}${unmap ? " unmap" : ""}`); },
     };
     return { bytes, calls, backend };
   }
@@ -375,7 +377,7 @@ describe("virtio-blk", () => {
     const d = disk(64, readOnly);
     const blk = new VirtioBlk(memory, d.backend, "microvmm-disk0", () => {});
     const x = mmio(blk, memory);
-    negotiate(x, V1 | (1n << 9n) | (readOnly ? 1n << 5n : 0n));
+    negotiate(x, V1 | (1n << 9n) | (readOnly ? 1n << 5n : (1n << 13n) | (1n << 14n)));
     const q = driver(view, 8);
     let n = 0;
     /** Header at 0x50000, data at 0x60000 (`len` bytes, writable for IN and GET_ID), status at 0x70000. */
@@ -383,7 +385,7 @@ describe("virtio-blk", () => {
       view.setUint32(0x50000, type, true);
       view.setBigUint64(0x50008, BigInt(sector), true);
       view.setUint8(0x70000, 0xee);
-      const toDevice = type === 1 ? 0 : VIRTQ_DESC_F_WRITE;
+      const toDevice = type === 1 || type === 11 || type === 13 ? 0 : VIRTQ_DESC_F_WRITE; // OUT, DISCARD and WRITE_ZEROES carry data to the device
       q.desc(0, 0x50000, 16, VIRTQ_DESC_F_NEXT, 1);
       if (len > 0) { q.desc(1, 0x60000, len, VIRTQ_DESC_F_NEXT | toDevice, 2); q.desc(2, 0x70000, 1, VIRTQ_DESC_F_WRITE); }
       else q.desc(1, 0x70000, 1, VIRTQ_DESC_F_WRITE);
@@ -418,7 +420,7 @@ describe("virtio-blk", () => {
     expect(request(8, 0, 20)).toEqual({ status: 0, used: 21 });
     expect(new TextDecoder().decode(memory.slice(0x60000, 14))).toBe("microvmm-disk0");
     expect(view.getUint8(0x60000 + 14)).toBe(0);
-    expect(blk.stats).toEqual({ requests: 4, bytesRead: 1024, bytesWritten: 512, flushes: 1, errors: 0 });
+    expect(blk.stats).toEqual({ requests: 4, bytesRead: 1024, bytesWritten: 512, flushes: 1, errors: 0, bytesDiscarded: 0, bytesZeroed: 0 });
   });
 
   test("bad requests get a status and the disk is untouched: past the end, not whole sectors, unknown type, read-only", () => {
@@ -434,6 +436,64 @@ describe("virtio-blk", () => {
     const roBefore = ro.d.bytes.slice();
     expect(ro.request(1, 0, 512).status).toBe(1);
     expect(ro.d.bytes).toEqual(roBefore);
+  });
+
+  test("discard and write-zeroes: offered with their limits for a writable image whose backend can; RO or a backend without them: not", () => {
+    const { x, memory } = setUp();
+    expect(x.r(M.REG_DEVICE_FEATURES) & (3 << 13)).toBe(3 << 13);
+    // max_discard_sectors, max_discard_seg, discard_sector_alignment, max_write_zeroes_sectors, max_write_zeroes_seg, write_zeroes_may_unmap
+    expect([36, 40, 44, 48, 52, 56].map((o) => x.r(M.CONFIG_SPACE + o))).toEqual([1 << 22, 32, 8, 1 << 22, 32, 1]);
+    const ro = mmio(new VirtioBlk(memory, disk(8, true).backend, "", () => {}), memory);
+    expect(ro.r(M.REG_DEVICE_FEATURES) & (3 << 13)).toBe(0);
+    expect(ro.r(M.CONFIG_SPACE + 36)).toBe(0);
+    const { discard: _d, writeZeroes: _z, ...plain } = disk(8).backend;
+    expect(mmio(new VirtioBlk(memory, plain, "", () => {}), memory).r(M.REG_DEVICE_FEATURES) & (3 << 13)).toBe(0);
+  });
+
+  test("discard and write-zeroes: each range acted on; unmap passed on for write-zeroes; the counts", () => {
+    const { view, d, blk, request } = setUp();
+    const range = (i: number, sector: number, sectors: number, flags = 0) => {
+      view.setBigUint64(0x60000 + i * 16, BigInt(sector), true);
+      view.setUint32(0x60000 + i * 16 + 8, sectors, true);
+      view.setUint32(0x60000 + i * 16 + 12, flags, true);
+    };
+    range(0, 4, 2); range(1, 60, 4);
+    expect(request(11, 0, 32)).toEqual({ status: 0, used: 1 });
+    range(0, 10, 1); range(1, 20, 3, 1);
+    expect(request(13, 0, 32)).toEqual({ status: 0, used: 1 });
+    expect(d.calls.zeroing).toEqual(["discard 2048+1024", "discard 30720+2048", "zeroes 5120+512", "zeroes 10240+1536 unmap"]);
+    expect([d.bytes[2047], d.bytes[2048], d.bytes[3071], d.bytes[3072], d.bytes[5120], d.bytes[10240 + 1535], d.bytes[11776]]).toEqual([0xff, 0xdd, 0xdd, 0, 0, 0, 0]);
+    expect(blk.stats).toMatchObject({ requests: 2, bytesDiscarded: 3072, bytesZeroed: 2048, errors: 0 });
+  });
+
+  test("bad discard and write-zeroes requests: unknown flags or unmap on a discard UNSUPP, the rest IOERR; no range acted on", () => {
+    const { view, d, request } = setUp();
+    const ranges = (list: Array<[number, number, number]>) => list.forEach(([sector, sectors, flags], i) => {
+      view.setBigUint64(0x60000 + i * 16, BigInt(sector), true);
+      view.setUint32(0x60000 + i * 16 + 8, sectors, true);
+      view.setUint32(0x60000 + i * 16 + 12, flags, true);
+    });
+    const before = d.bytes.slice();
+    ranges([[0, 1, 0], [1, 1, 2]]);
+    expect(request(13, 0, 32).status).toBe(2); // a flag not defined
+    ranges([[0, 1, 0], [1, 1, 1]]);
+    expect(request(11, 0, 32).status).toBe(2); // unmap on a discard
+    ranges([[0, 1, 0], [63, 2, 0]]);
+    expect(request(11, 0, 32).status).toBe(1); // the second runs past the end
+    ranges([[0, 1, 0], [2 ** 60, 1, 0]]);
+    expect(request(13, 0, 32).status).toBe(1);
+    ranges([[0, (1 << 22) + 1, 0]]);
+    expect(request(13, 0, 16).status).toBe(1); // more than max_write_zeroes_sectors
+    expect(request(11, 0, 24).status).toBe(1); // not whole ranges
+    expect(request(11, 0, 0).status).toBe(1); // no range
+    expect(request(11, 0, 33 * 16).status).toBe(1); // more than max_discard_seg
+    expect(d.calls.zeroing).toEqual([]);
+    expect(d.bytes).toEqual(before);
+    const ro = setUp(true);
+    ro.view.setUint32(0x60008, 1, true);
+    expect(ro.request(11, 0, 16).status).toBe(2); // not offered
+    expect(ro.request(13, 0, 16).status).toBe(2);
+    expect(ro.d.calls.zeroing).toEqual([]);
   });
 
   test("a request without a status byte comes back with 0 bytes used; the queue goes on", () => {
