@@ -60,6 +60,12 @@ export interface BlockBackend {
   readv?(offset: number, dsts: readonly Uint8Array[]): void;
   /** Writes the buffers one after another to the image at offset (pwritev). */
   writev?(offset: number, srcs: readonly Uint8Array[]): void;
+  /**
+   * Reads (writes) the image at offset into (from) `count` host memory ranges, addrs[i] and
+   * lens[i], back to back: guest RAM moved in place, no view made. The arrays are scratch: they
+   * may be changed.
+   */
+  transferHost?(offset: number, addrs: Float64Array, lens: Float64Array, count: number, write: boolean): void;
   /** Advice that the range's data is no longer needed: its blocks may be freed (it may then read as zeroes, or not). */
   discard?(offset: number, length: number): void;
   /** Makes the range read as zeroes; with `unmap`, by freeing its blocks where the host can. */

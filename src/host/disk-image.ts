@@ -120,6 +120,20 @@ export class DiskImage implements BlockBackend {
     }
   }
 
+  transferHost(offset: number, addrs: Float64Array, lens: Float64Array, count: number, write: boolean): void {
+    if (write && this.readOnly) throw new Error(`${this.path} is read-only`);
+    let i = 0;
+    while (i < count) {
+      // From entry i on: addrs and lens are shifted down so the call starts at index 0.
+      if (i > 0) { addrs.copyWithin(0, i, count); lens.copyWithin(0, i, count); count -= i; i = 0; }
+      let n = libc.preadvHost(this.fd, addrs, lens, count, offset, write);
+      if (n === 0) throw new Error(`${this.path}: unexpected end of file at ${offset}`);
+      offset += n;
+      while (i < count && n >= lens[i]!) n -= lens[i++]!;
+      if (n > 0) { addrs[i]! += n; lens[i]! -= n; } // a range done in part goes on where it stopped
+    }
+  }
+
   write(offset: number, src: Uint8Array): void {
     if (this.readOnly) throw new Error(`${this.path} is read-only`);
     for (let done = 0; done < src.length;) done += libc.pwrite(this.fd, done === 0 ? src : src.subarray(done), offset + done);

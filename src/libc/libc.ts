@@ -217,6 +217,8 @@ export function pwrite(fd: number, buf: Uint8Array, offset: number): number {
 /** IOV_MAX: the most buffers one preadv/pwritev takes. */
 export const IOV_MAX = 1024;
 const iovecs = new BigUint64Array(2 * IOV_MAX);
+/** The same iovecs as 32-bit halves: filled from host addresses without a BigInt per entry. */
+const iovecWords = new Uint32Array(iovecs.buffer);
 
 /**
  * preadv(2) (or pwritev) of `bufs` at `offset`, at most IOV_MAX of them: the bytes moved, which
@@ -227,6 +229,29 @@ export function preadv(fd: number, bufs: readonly Uint8Array[], offset: number, 
   for (let i = 0; i < n; i++) {
     iovecs[2 * i] = BigInt(ptr(bufs[i]!));
     iovecs[2 * i + 1] = BigInt(bufs[i]!.length);
+  }
+  for (;;) {
+    const r = Number(write ? sym.pwritev(fd, iovecs, n, offset) : sym.preadv(fd, iovecs, n, offset));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError(write ? "pwritev" : "preadv", e);
+  }
+}
+
+/**
+ * preadv(2) (or pwritev) into (from) `count` host ranges, addrs[i] and lens[i], at most IOV_MAX:
+ * the bytes moved, which may be fewer than asked. The addresses must be the caller's own checked
+ * memory (GuestMemory.hostRange): nothing here can check them. Retries on EINTR.
+ */
+export function preadvHost(fd: number, addrs: Float64Array, lens: Float64Array, count: number, offset: number, write = false): number {
+  const n = Math.min(count, IOV_MAX);
+  for (let i = 0; i < n; i++) {
+    const a = addrs[i]!;
+    const l = lens[i]!;
+    iovecWords[4 * i] = a % 0x100000000;
+    iovecWords[4 * i + 1] = Math.floor(a / 0x100000000);
+    iovecWords[4 * i + 2] = l % 0x100000000;
+    iovecWords[4 * i + 3] = Math.floor(l / 0x100000000);
   }
   for (;;) {
     const r = Number(write ? sym.pwritev(fd, iovecs, n, offset) : sym.preadv(fd, iovecs, n, offset));

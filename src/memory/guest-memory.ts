@@ -145,6 +145,17 @@ export class GuestMemory {
     return this.regionFor(gpa, length) !== undefined;
   }
 
+  /**
+   * The host address of [gpa, gpa + length), for a system call to read or write it in place (one
+   * region is one mapping); throws unless all of it is RAM. Undefined for memory that is not
+   * mmap'd (tests): use slices() there.
+   */
+  hostRange(gpa: number, length: number, what = "guest memory access"): number | undefined {
+    const r = this.regionFor(gpa, length);
+    if (r === undefined) throw new GuestMemoryError(gpa, length, what);
+    return r.hostAddr === 0 ? undefined : r.hostAddr + (gpa - r.gpa);
+  }
+
   /** The host views covering [gpa, gpa + length), in order; throws unless all of it is RAM. */
   slices(gpa: number, length: number, what = "guest memory access"): Uint8Array[] {
     const r = this.regionFor(gpa, length);

@@ -5,6 +5,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ptr } from "bun:ffi";
 import { DiskImage } from "../../src/host/disk-image";
 import { IOV_MAX } from "../../src/libc/libc";
 
@@ -66,4 +67,31 @@ test("a read-only image refuses discard and writeZeroes", () => {
   expect(() => ro.discard(0, 512)).toThrow("read-only");
   expect(() => ro.writeZeroes(0, 512, false)).toThrow("read-only");
   ro.close();
+});
+
+test("transferHost: straight between the image and host memory ranges, back to back; past IOV_MAX; the end of the file", () => {
+  const { path, disk } = image("e.img", 8);
+  const ram = new Uint8Array(8192);
+  const base = ptr(ram);
+  const ranges = (list: Array<[number, number]>) => ({ addrs: Float64Array.from(list, ([at]) => base + at), lens: Float64Array.from(list, ([, n]) => n), count: list.length });
+  let r = ranges([[4096, 512], [0, 100], [1000, 924]]);
+  disk.transferHost(512, r.addrs, r.lens, r.count, false);
+  const file = readFileSync(path);
+  expect(ram.subarray(4096, 4608)).toEqual(new Uint8Array(file.subarray(512, 1024)));
+  expect(ram.subarray(0, 100)).toEqual(new Uint8Array(file.subarray(1024, 1124)));
+  expect(ram.subarray(1000, 1924)).toEqual(new Uint8Array(file.subarray(1124, 2048)));
+  // More ranges than one call takes: one byte each.
+  const many = Array.from({ length: IOV_MAX + 3 }, (_, i): [number, number] => [i, 1]);
+  ram.fill(0);
+  r = ranges(many);
+  disk.transferHost(0, r.addrs, r.lens, r.count, false);
+  expect([...ram.subarray(0, IOV_MAX + 3)]).toEqual(Array.from({ length: IOV_MAX + 3 }, (_, i) => (i * 7) & 0xff));
+  ram.fill(0xee, 0, 1024);
+  r = ranges([[0, 1024]]);
+  disk.transferHost(3072, r.addrs, r.lens, r.count, true);
+  r = ranges([[0, 1024]]);
+  expect(() => disk.transferHost(3584, r.addrs, r.lens, r.count, false)).toThrow("unexpected end of file");
+  disk.close();
+  const after = readFileSync(path);
+  expect([after[3071], after[3072], after[4095]]).toEqual([(3071 * 7) & 0xff, 0xee, 0xee]);
 });

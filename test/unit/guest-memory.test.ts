@@ -52,6 +52,11 @@ describe("guest memory", () => {
     expect(() => m.fill(0x5000, 4, 0, "test")).toThrow("test: guest physical 0x5000+0x4 is not in guest RAM");
   });
 
+  test("hostRange: none for memory that is not mmap'd (the device then uses views); outside RAM it throws", () => {
+    expect(mem().hostRange(0x100, 16)).toBeUndefined();
+    expect(() => mem().hostRange(0x3ff0, 0x20)).toThrow(GuestMemoryError);
+  });
+
   test("a zero-length access inside RAM is fine", () => {
     expect(mem().slices(0x100, 0)).toEqual([]);
   });
@@ -83,6 +88,10 @@ describe("guest memory", () => {
       expect(m.readU8(0x1_0000_0000 + 9 * 2 ** 30 - 1)).toBe(9);
       expect(m.hostAddress(0x1000)).toBe(m.regions[0]!.hostAddr + 0x1000);
       expect(m.hostAddress(MMIO_HOLE_START)).toBeUndefined();
+      // hostRange: a range wholly in one region (one mapping) for a system call; anything else throws.
+      expect(m.hostRange(0x1_0000_0000 + V - 2, 4)).toBe(m.regions[1]!.hostAddr + V - 2);
+      expect(() => m.hostRange(MMIO_HOLE_START - 2, 4, "a disk buffer")).toThrow(GuestMemoryError);
+      expect(() => m.hostRange(0x1_0000_0000 + 9 * 2 ** 30 - 1, 2)).toThrow(GuestMemoryError);
     } finally {
       m.unmap();
     }

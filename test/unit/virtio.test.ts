@@ -402,7 +402,7 @@ describe("virtio-blk", () => {
     expect(x.r(M.REG_DEVICE_ID)).toBe(2);
     expect(x.r(M.REG_DEVICE_FEATURES) & (1 << 5)).toBe(0);
     expect(x.r(M.REG_DEVICE_FEATURES) & (1 << 9)).toBe(1 << 9);
-    expect([x.r(M.CONFIG_SPACE), x.r(M.CONFIG_SPACE + 4), x.r(M.CONFIG_SPACE + 12), x.r(M.CONFIG_SPACE + 20)]).toEqual([64, 0, 254, 512]);
+    expect([x.r(M.CONFIG_SPACE), x.r(M.CONFIG_SPACE + 4), x.r(M.CONFIG_SPACE + 12), x.r(M.CONFIG_SPACE + 20)]).toEqual([64, 0, 1022, 512]);
     const ro = mmio(new VirtioBlk(memory, disk(8, true).backend, "", () => {}), memory);
     expect(ro.r(M.REG_DEVICE_FEATURES) & (1 << 5)).toBe(1 << 5);
   });
