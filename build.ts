@@ -99,6 +99,7 @@ export function buildGuests(): void {
     elfGuest(`test-smp-${variant}`, "guest/test-smp.S", 32, 0x100000, true, defines.map((d) => `-D${d}`));
   }
   elfGuest("test-debug-exit", "guest/test-debug-exit.S", 32, 0x100000, true);
+  elfGuest("mb-hello", "guest/mb-hello.S", 32, 0x100000, true);
   rawGuest("bench-out", "guest/bench-out.S", 16);
   rawGuest("bench-print", "guest/bench-print.S", 16);
   rawGuest("bench-print-rep", "guest/bench-print-rep.S", 16);

@@ -81,6 +81,11 @@ describe.skipIf(!hasKvm)("multiboot kernels", () => {
     expect(without.stderr).toContain("unclaimed port 0xf4 (write, size 1)");
   });
 
+  test("the xv6 benchmark's hello kernel: COM1 polled until it can take a byte, \"hello\" on stdout, cli; hlt ends with 0", async () => {
+    const r = await runVmm(["--console", "serial", guest("mb-hello.elf")]);
+    expect(r).toEqual({ status: 0, stdout: "hello\n", stderr: "" });
+  });
+
   test("headers asking for what microvmm cannot give: one line, status 2", async () => {
     const img = new Uint8Array(0x40);
     new Uint32Array(img.buffer, 0, 3).set([0x1badb002, 0x7, 0x100000000 - (0x1badb002 + 0x7)]);
