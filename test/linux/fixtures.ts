@@ -66,7 +66,11 @@ function kernelPackage(flavour: "cloud" | "generic"): string {
   return `${abi}-unsigned`;
 }
 
-/** The virtio modules of the cloud kernel (it builds them as modules), in the order insmod needs them. */
+/**
+ * The virtio modules of the cloud kernel (it builds them as modules). They are loaded in the order
+ * their own `depends=` asks (which changed between Debian's 6.1 kernels: from 6.1.0-57 virtio.ko
+ * needs virtio_ring.ko, before it was the other way round).
+ */
 export const VIRTIO_MODULES = ["virtio", "virtio_ring", "virtio_mmio", "virtio-rng", "virtio_blk", "failover", "net_failover", "virtio_net"];
 const MODULE_PATHS = ["drivers/virtio/*", "drivers/block/virtio_blk.ko", "drivers/char/hw_random/virtio-rng.ko",
   "net/core/failover.ko", "drivers/net/net_failover.ko", "drivers/net/virtio_net.ko"];
@@ -89,11 +93,39 @@ function cloudVirtioModules(): Array<{ name: string; data: Uint8Array }> {
     writeFileSync(done, "");
   }
   const found = sh(["find", ".", "-name", "*.ko"], root).split("\n").filter((l) => l !== "");
-  return VIRTIO_MODULES.map((m) => {
+  return inLoadOrder(VIRTIO_MODULES.map((m) => {
     const file = found.find((f) => f.endsWith(`/${m}.ko`));
     if (file === undefined) throw new Error(`no ${m}.ko in ${pkg}`);
     return { name: m, data: readFileSync(join(root, file)) };
-  });
+  }));
+}
+
+/** A module's `depends=` in its .modinfo: the module names it needs loaded first ("-" written "_"). */
+export function moduleDepends(ko: Uint8Array): string[] {
+  const text = Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength).toString("latin1");
+  const at = text.indexOf("\0depends=");
+  if (at < 0) return [];
+  const value = text.slice(at + "\0depends=".length, text.indexOf("\0", at + 1));
+  return value === "" ? [] : value.split(",");
+}
+
+/** Modules ordered so that each comes after those it depends on (all of which must be among them). */
+export function inLoadOrder<M extends { name: string; data: Uint8Array }>(modules: readonly M[]): M[] {
+  const byName = new Map(modules.map((m) => [m.name.replaceAll("-", "_"), m]));
+  const ordered: M[] = [];
+  const visiting = new Set<string>();
+  const visit = (name: string, neededBy: string) => {
+    const m = byName.get(name);
+    if (m === undefined) throw new Error(`${neededBy}.ko needs the module ${name}, which is not among those loaded`);
+    if (ordered.includes(m)) return;
+    if (visiting.has(name)) throw new Error(`modules that depend on each other: ${[...visiting, name].join(" → ")}`);
+    visiting.add(name);
+    for (const d of moduleDepends(m.data)) visit(d, m.name);
+    visiting.delete(name);
+    ordered.push(m);
+  };
+  for (const name of byName.keys()) visit(name, name);
+  return ordered;
 }
 
 /** Debian's cloud kernel, the one most tests boot. */
