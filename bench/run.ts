@@ -19,7 +19,8 @@
 //                     ≥ 1.0×); boot to init with a virtio disk and card vs without (goal ≤ 1.05×)
 //                     (bench/virtio-net.ts, hardware-style KVM, root)
 //   xv6               boot to the shell's prompt vs qemu-system-i386 -kernel (bench/xv6.ts, on
-//                     hardware-style KVM; target ≤ 0.5×)
+//                     hardware-style KVM; target ≤ 0.5×), and a multiboot kernel to its first
+//                     line under both: what each VMM costs before a kernel runs (QEMU: its BIOS)
 //   scheduling        two VMs at 70/30: switch cost and share error at quantum 10 ms, 100 ms, 1 s
 //   disk              256 MiB through the paravirtual disk in 1 MiB requests vs the same file
 //                     read (and written, fsync every 16 MiB) by this process (target ≥ 0.5×)
