@@ -1,10 +1,11 @@
 // virtio-blk (virtio 1.2, 5.2): one request queue over a disk image. A request is a 16-byte
 // header the device reads (type, reserved, sector), the data buffers, and a status byte the
 // device writes last. Data moves straight between the image file and guest RAM (one preadv or
-// pwritev given the buffers' checked host addresses), never through a copy. Flush is fsync (VIRTIO_BLK_F_FLUSH); GET_ID gives
-// the image's serial; a read-only image offers VIRTIO_BLK_F_RO and refuses writes. Discard gives
-// the image's blocks back to the host file system (a hole); write-zeroes makes a range read as
-// zeroes, by a hole where the driver allows unmapping, else in place (DiskImage says how).
+// pwritev given the buffers' checked host addresses), never through a copy. Flush is fsync
+// (VIRTIO_BLK_F_FLUSH); GET_ID gives the image's serial; a read-only image offers
+// VIRTIO_BLK_F_RO and refuses writes. Discard gives the image's blocks back to the host file
+// system (a hole); write-zeroes makes a range read as zeroes, by a hole where the driver allows
+// unmapping, else in place (DiskImage says how).
 // A malformed request (no header, no status byte, data past the disk's end) gets a status, not a
 // reset: it is the driver's request that is wrong, not the queue.
 import type { GuestMemory } from "../memory/guest-memory";
