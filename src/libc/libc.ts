@@ -316,7 +316,7 @@ export function eventfdSignal(fd: number): void {
 
 /** Takes an eventfd's counter: how many signals since the last take (0 if none). */
 export function eventfdTake(fd: number): number {
-  return readSome(fd, eventfdValue) === 8 ? Number(eventfdView.getBigUint64(0, true)) : 0;
+  return readSome(fd, eventfdValue) === 8 ? eventfdView.getUint32(0, true) + eventfdView.getUint32(4, true) * 2 ** 32 : 0;
 }
 const EVENTFD_ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
 const eventfdValue = new Uint8Array(8);

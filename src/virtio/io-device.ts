@@ -98,9 +98,15 @@ export class ThreadedDevice {
     if (this.shared.word(W_DRIVER_OK) !== 0) this.interrupt(INT_CONFIG_CHANGE);
   }
 
+  /**
+   * Sets `bits` in InterruptStatus; an edge only if that gains one. While a bit is still set the
+   * driver's handler has yet to acknowledge it, and after its ACK it looks at every queue: it
+   * will see what we returned, and a second edge would only make it read a status of 0.
+   */
   private interrupt(bits: number): void {
+    const before = Atomics.or(this.shared.words, W_INTERRUPT_STATUS, bits);
+    if ((before & bits) === bits) return;
     this.stats.interrupts++;
-    Atomics.or(this.shared.words, W_INTERRUPT_STATUS, bits);
     this.signal();
   }
 

@@ -339,9 +339,11 @@ export class VirtioMmio implements MmioDevice {
     if (this.status & STATUS_DRIVER_OK) this.interrupt(INT_CONFIG_CHANGE);
   }
 
+  /** Sets `bits` in InterruptStatus: with an offload an edge, only if that gains one (ThreadedDevice.interrupt says why). */
   private interrupt(bits: number): void {
+    const before = Atomics.or(this.isr, W_INTERRUPT_STATUS, bits);
+    if ((before & bits) === bits) return;
     this.stats.interrupts++;
-    Atomics.or(this.isr, W_INTERRUPT_STATUS, bits);
     if (this.offload !== undefined) this.offload.pulse();
     else this.updateLine();
   }

@@ -164,7 +164,9 @@ export class VirtQueue {
     for (;;) {
       if (++seen > limit) throw new QueueError(`the chain at ${head} is longer than ${limit} descriptors (a loop?)`);
       const at = i * DESC_SIZE;
-      const addr = Number(table.getBigUint64(at, true));
+      // Two halves, no BigInt (this runs for every buffer); at 2^53 and above the sum is no safe
+      // integer, which contains() refuses.
+      const addr = table.getUint32(at, true) + table.getUint32(at + 4, true) * 2 ** 32;
       const len = table.getUint32(at + 8, true);
       const flags = table.getUint16(at + 12, true);
       const next = table.getUint16(at + 14, true);

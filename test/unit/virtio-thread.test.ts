@@ -79,6 +79,23 @@ describe("the thread's side of a device", () => {
     expect(x.t.counters()).toEqual({ notifications: 3, interrupts: 1, errors: 0, requests: 1, bytes: 16 });
   });
 
+  test("one edge while InterruptStatus is unacknowledged; the next after the driver's ACK", () => {
+    const x = setUp();
+    ready(x);
+    offer(x.memory, 0);
+    x.td.notified(0, 1);
+    offer(x.memory, 1); // served before the driver's handler has acknowledged the first
+    x.td.notified(0, 1);
+    expect([x.signals(), x.r(M.REG_INTERRUPT_STATUS)]).toEqual([1, M.INT_USED_BUFFER]);
+    expect(x.memory.readU16(0x3002)).toBe(2); // both returned all the same
+    x.w(M.REG_INTERRUPT_ACK, M.INT_USED_BUFFER);
+    offer(x.memory, 2);
+    x.td.notified(0, 1);
+    expect([x.signals(), x.r(M.REG_INTERRUPT_STATUS)]).toEqual([2, M.INT_USED_BUFFER]);
+    x.td.publish();
+    expect(x.t.counters()).toMatchObject({ notifications: 3, interrupts: 2, requests: 3 });
+  });
+
   test("a queue the thread finds broken: DEVICE_NEEDS_RESET on the transport, a configuration interrupt, nothing more until a reset", () => {
     const x = setUp();
     ready(x);

@@ -147,6 +147,8 @@ describe("split virtqueue", () => {
       ["a buffer past the end of RAM", (d) => { d.desc(0, RAM - 8, 16); d.offer(0); }, "a buffer at 0xffff8+16 is not in guest RAM (chain 0)"],
       ["a buffer at 2^64 - 1", (d, v) => { d.desc(0, 0, 4096); v.setBigUint64(DESC, 0xffffffffffffffffn, true); d.offer(0); },
         "a buffer at 0x10000000000000000+4096 is not in guest RAM (chain 0)"],
+      ["a buffer above 2^53 whose low half is RAM", (d, v) => { d.desc(0, 0, 4096); v.setBigUint64(DESC, (1n << 53n) + 0x10000n, true); d.offer(0); },
+        "a buffer at 0x20000000010000+4096 is not in guest RAM (chain 0)"],
       ["a length that wraps past 2^32", (d) => { d.desc(0, 0x10000, 0xffffffff); d.offer(0); }, "a buffer at 0x10000+4294967295 is not in guest RAM (chain 0)"],
       ["readable after writable", (d) => { d.desc(0, 0x10000, 1, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1); d.desc(1, 0x10000, 1); d.offer(0); },
         "a device-readable buffer after a writable one (chain 0)"],
@@ -583,6 +585,7 @@ describe("virtio-net", () => {
     expect(d.used(0)).toEqual([0, 112]);
     expect([...memory.slice(0x48000, 14)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 7, 7]);
     expect(net.rxBlocked).toBe(false);
+    x.w(M.REG_INTERRUPT_ACK, M.INT_USED_BUFFER); // the driver's handler: the next edge can come
     frames.push(new Uint8Array(100).fill(9));
     d.offer(1);
     runner.wake(0);
