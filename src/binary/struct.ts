@@ -6,6 +6,13 @@
 // Tests check the tables against the C headers. u64 fields read as bigint, narrower ones as number.
 
 type Scalar = "u8" | "u16" | "u32" | "u64";
+
+/**
+ * The little-endian u64 at `at` as a number, from its two 32-bit halves: no BigInt, for the paths
+ * that run per exit or per buffer. Exact below 2^53; at or above it is never a safe integer, so
+ * GuestMemory's range checks refuse it.
+ */
+export const u64At = (dv: DataView, at: number): number => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 2 ** 32;
 type ArraySpec = readonly [Scalar | Struct<object>, number];
 type FieldSpec = Scalar | ArraySpec | Struct<object>;
 type Fields = Record<string, FieldSpec>;

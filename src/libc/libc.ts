@@ -3,6 +3,7 @@
 // for -1, reads errno on the same thread right away, and throws a SyscallError naming the call.
 import { CString, dlopen, FFIType, ptr, read as ffiRead, toArrayBuffer, type Pointer } from "bun:ffi";
 import { EAGAIN, EINTR, errnoName } from "./errno";
+import { u64At } from "../binary/struct";
 
 const lib = dlopen("libc.so.6", {
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
@@ -316,7 +317,7 @@ export function eventfdSignal(fd: number): void {
 
 /** Takes an eventfd's counter: how many signals since the last take (0 if none). */
 export function eventfdTake(fd: number): number {
-  return readSome(fd, eventfdValue) === 8 ? eventfdView.getUint32(0, true) + eventfdView.getUint32(4, true) * 2 ** 32 : 0;
+  return readSome(fd, eventfdValue) === 8 ? u64At(eventfdView, 0) : 0;
 }
 const EVENTFD_ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
 const eventfdValue = new Uint8Array(8);

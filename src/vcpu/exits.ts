@@ -8,6 +8,7 @@ import {
   kvm_run_io, kvm_run_mmio, kvm_run_system_event, runOffset,
 } from "../kvm/bindings";
 import { ExitStatus } from "../errors";
+import { u64At } from "../binary/struct";
 import { DEBUG_EXIT, failed, type StopRequest, type VmStop } from "../core/stop";
 import type { MmioBus, PortBus } from "./bus";
 import type { Peers } from "./ap-threads";
@@ -172,8 +173,7 @@ export function ioTraceLine(ports: PortBus, out: boolean, port: number, size: nu
 
 function handleMmio(ctx: ExitContext): VmStop | undefined {
   const v = ctx.runView;
-  // phys_addr is a u64; two halves, as data_offset above (no BigInt per exit). Exact below 2^53.
-  const addr = v.getUint32(MMIO_PHYS_ADDR, true) + v.getUint32(MMIO_PHYS_ADDR + 4, true) * 2 ** 32;
+  const addr = u64At(v, MMIO_PHYS_ADDR);
   const len = v.getUint32(MMIO_LEN, true);
   const write = v.getUint8(MMIO_IS_WRITE) !== 0;
   if (len === 0 || len > 8) return failed(`malformed KVM_EXIT_MMIO: length ${len} at 0x${addr.toString(16)}`);

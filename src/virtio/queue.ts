@@ -7,6 +7,7 @@
 // With VIRTIO_F_EVENT_IDX (2.7.10) the driver says after which used index it wants an interrupt,
 // and the device says after which available index it wants a notification.
 import type { GuestMemory } from "../memory/guest-memory";
+import { u64At } from "../binary/struct";
 
 export const VIRTQ_DESC_F_NEXT = 1;
 export const VIRTQ_DESC_F_WRITE = 2;
@@ -164,9 +165,7 @@ export class VirtQueue {
     for (;;) {
       if (++seen > limit) throw new QueueError(`the chain at ${head} is longer than ${limit} descriptors (a loop?)`);
       const at = i * DESC_SIZE;
-      // Two halves, no BigInt (this runs for every buffer); at 2^53 and above the sum is no safe
-      // integer, which contains() refuses.
-      const addr = table.getUint32(at, true) + table.getUint32(at + 4, true) * 2 ** 32;
+      const addr = u64At(table, at);
       const len = table.getUint32(at + 8, true);
       const flags = table.getUint16(at + 12, true);
       const next = table.getUint16(at + 14, true);
