@@ -9,7 +9,7 @@
 import { BadInputError, HostError } from "../errors";
 import { parseMac } from "../virtio/net";
 import * as libc from "../libc/libc";
-import { EPERM, EACCES, EBUSY } from "../libc/errno";
+import { EPERM, EACCES, EBUSY, EINVAL, EIO, EMSGSIZE, ENOBUFS, ENOMEM } from "../libc/errno";
 
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
 const TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int)
@@ -22,6 +22,12 @@ const TUN_F_TSO4 = 0x02;
 const TUN_F_TSO6 = 0x04;
 /** The header with num_buffers: the size virtio 1.x uses whatever was negotiated. */
 const VNET_HDR_SIZE = 12;
+/**
+ * What a write of one frame can fail with that is the frame's fate, not ours: the kernel refused
+ * its virtio_net_hdr or its length (EINVAL: a guest may send anything), the device is down (EIO),
+ * or it had no memory for it. A NIC drops such a frame and goes on; so do we.
+ */
+const DROPPED = new Set([EINVAL, EIO, EMSGSIZE, ENOBUFS, ENOMEM]);
 /** struct ifreq: the name (IFNAMSIZ = 16, NUL-terminated) and, for TUNSETIFF, the flags as a short. */
 const IFREQ_SIZE = 40;
 export const IFNAMSIZ = 16;
@@ -99,12 +105,22 @@ export class Tap {
     return Math.max(0, libc.readSome(this.fd, into));
   }
 
-  /** One frame to the host; false when the device's queue is full (the frame is dropped, as a NIC would). */
+  /** One frame to the host; false when it was dropped (the device's queue full, the frame refused). */
   send(frame: Uint8Array): boolean {
-    return libc.writeOnce(this.fd, frame) === frame.length;
+    try {
+      return libc.writeOnce(this.fd, frame) === frame.length;
+    } catch (e) {
+      return refused(e);
+    }
   }
 
   close(): void {
     libc.close(this.fd);
   }
+}
+
+/** False for a write that failed with the frame's fate (DROPPED); anything else is ours and is thrown on. */
+function refused(e: unknown): false {
+  if (e instanceof libc.SyscallError && DROPPED.has(e.errno)) return false;
+  throw e;
 }

@@ -28,8 +28,10 @@ export const EROFS = 30;
 export const EPIPE = 32;
 export const ERANGE = 34;
 export const ENOSYS = 38;
+export const EMSGSIZE = 90;
 export const EOPNOTSUPP = 95;
 export const EADDRINUSE = 98;
+export const ENOBUFS = 105;
 
 const NAMES: Record<number, string> = {
   [EPERM]: "EPERM", [ENOENT]: "ENOENT", [EINTR]: "EINTR", [EIO]: "EIO", [ENXIO]: "ENXIO",
@@ -38,7 +40,8 @@ const NAMES: Record<number, string> = {
   [ENOTDIR]: "ENOTDIR", [EISDIR]: "EISDIR", [EINVAL]: "EINVAL", [ENFILE]: "ENFILE",
   [EMFILE]: "EMFILE", [ENOTTY]: "ENOTTY", [EFBIG]: "EFBIG", [ENOSPC]: "ENOSPC",
   [ESPIPE]: "ESPIPE", [EROFS]: "EROFS", [EPIPE]: "EPIPE", [ERANGE]: "ERANGE",
-  [ENOSYS]: "ENOSYS", [EOPNOTSUPP]: "EOPNOTSUPP", [EADDRINUSE]: "EADDRINUSE",
+  [ENOSYS]: "ENOSYS", [EMSGSIZE]: "EMSGSIZE", [EOPNOTSUPP]: "EOPNOTSUPP", [EADDRINUSE]: "EADDRINUSE",
+  [ENOBUFS]: "ENOBUFS",
 };
 
 export function errnoName(errno: number): string {
