@@ -156,6 +156,23 @@ export class GuestMemory {
     return r.hostAddr === 0 ? undefined : r.hostAddr + (gpa - r.gpa);
   }
 
+  /**
+   * The host addresses of `ranges` into addrs and lens, each checked as hostRange() checks it, for
+   * one system call over all of them. False when there are more than addrs holds or the memory is
+   * not mmap'd (tests): the caller then goes through views.
+   */
+  hostRanges(ranges: ReadonlyArray<{ gpa: number; len: number }>, addrs: Float64Array, lens: Float64Array, what?: string): boolean {
+    if (ranges.length > addrs.length || ranges.length > lens.length) return false;
+    for (let i = 0; i < ranges.length; i++) {
+      const r = ranges[i]!;
+      const a = this.hostRange(r.gpa, r.len, what);
+      if (a === undefined) return false;
+      addrs[i] = a;
+      lens[i] = r.len;
+    }
+    return true;
+  }
+
   /** The host views covering [gpa, gpa + length), in order; throws unless all of it is RAM. */
   slices(gpa: number, length: number, what = "guest memory access"): Uint8Array[] {
     const r = this.regionFor(gpa, length);

@@ -176,7 +176,7 @@ export class VirtioBlk implements VirtioDevice {
       return { status: VIRTIO_BLK_S_IOERR, written: 0 };
     }
     const offset = Number(sector) * SECTOR;
-    if (this.disk.transferHost !== undefined && this.hostRanges(buffers)) {
+    if (this.disk.transferHost !== undefined && this.memory.hostRanges(buffers, this.addrs, this.lens, "virtio-blk data")) {
       // One preadv (pwritev) straight between the image and guest RAM, as QEMU does: no view made.
       this.disk.transferHost(offset, this.addrs, this.lens, buffers.length, write);
       if (write) this.stats.bytesWritten += total; else this.stats.bytesRead += total;
@@ -195,18 +195,6 @@ export class VirtioBlk implements VirtioDevice {
     }
     if (write) this.stats.bytesWritten += total; else this.stats.bytesRead += total;
     return { status: VIRTIO_BLK_S_OK, written: write ? 0 : total };
-  }
-
-  /** Puts the buffers' host addresses in addrs/lens; false for memory that has none (tests). */
-  private hostRanges(buffers: readonly Segment[]): boolean {
-    for (let i = 0; i < buffers.length; i++) {
-      const s = buffers[i]!;
-      const a = this.memory.hostRange(s.gpa, s.len, "virtio-blk data");
-      if (a === undefined) return false;
-      this.addrs[i] = a;
-      this.lens[i] = s.len;
-    }
-    return true;
   }
 
   /** Discard or write-zeroes: every range is checked before any is acted on (5.2.6.2: unknown flags, or unmap on a discard, are UNSUPP). */

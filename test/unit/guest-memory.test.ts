@@ -57,6 +57,22 @@ describe("guest memory", () => {
     expect(() => mem().hostRange(0x3ff0, 0x20)).toThrow(GuestMemoryError);
   });
 
+  test("hostRanges: every range checked into addrs/lens; false where they do not fit or nothing is mmap'd", () => {
+    const addrs = new Float64Array(2), lens = new Float64Array(2);
+    expect(mem().hostRanges([{ gpa: 0x100, len: 16 }], addrs, lens)).toBe(false);
+    const m = GuestMemory.anonymous([{ gpa: 0, size: 0x10000 }]);
+    try {
+      const base = m.regions[0]!.hostAddr;
+      expect(m.hostRanges([{ gpa: 0x100, len: 16 }, { gpa: 0x8000, len: 0x8000 }], addrs, lens)).toBe(true);
+      expect([...addrs, ...lens]).toEqual([base + 0x100, base + 0x8000, 16, 0x8000]);
+      // A third range has no room: the caller copies through views instead (never a short list).
+      expect(m.hostRanges([{ gpa: 0, len: 1 }, { gpa: 1, len: 1 }, { gpa: 2, len: 1 }], addrs, lens)).toBe(false);
+      expect(() => m.hostRanges([{ gpa: 0x100, len: 16 }, { gpa: 0xfff0, len: 0x20 }], addrs, lens, "a frame")).toThrow("a frame: guest physical 0xfff0+0x20 is not in guest RAM");
+    } finally {
+      m.unmap();
+    }
+  });
+
   test("a zero-length access inside RAM is fine", () => {
     expect(mem().slices(0x100, 0)).toEqual([]);
   });

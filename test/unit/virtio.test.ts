@@ -409,6 +409,38 @@ describe("virtio-blk", () => {
     expect(ro.r(M.REG_DEVICE_FEATURES) & (1 << 5)).toBe(1 << 5);
   });
 
+  test("a request of more buffers than one system call's list holds (direct ones, then an indirect table) is read through views, whole", () => {
+    const memory = GuestMemory.anonymous([{ gpa: 0, size: RAM }]);
+    try {
+      const view = new DataView(memory.slice(0, RAM).buffer, memory.slice(0, RAM).byteOffset, RAM);
+      const d = disk(1024);
+      const calls: number[] = [];
+      const backend = { ...d.backend, transferHost: (_o: number, addrs: Float64Array, _l: Float64Array, count: number) => {
+        calls.push(count);
+        if (count > addrs.length) throw new Error(`${count} ranges in a list of ${addrs.length}`);
+      } };
+      const x = mmio(new VirtioBlk(memory, backend, "", () => {}), memory);
+      negotiate(x, V1 | M.bit(M.VIRTIO_F_INDIRECT_DESC));
+      const q = driver(view, 8);
+      // Header, 6 direct buffers of 256 bytes, then a table of 1022 more and the status: 1028 buffers, 514 sectors.
+      const SEG = 256, DIRECT = 6, TABLE = 0x10000, DATA = 0x40000, HEADER = 0x8000, STATUS = 0x9000;
+      view.setUint32(HEADER, 0, true); view.setBigUint64(HEADER + 8, 0n, true);
+      q.desc(0, HEADER, 16, VIRTQ_DESC_F_NEXT, 1);
+      for (let i = 0; i < DIRECT; i++) q.desc(1 + i, DATA + SEG * i, SEG, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2 + i);
+      q.desc(1 + DIRECT, TABLE, 16 * 1023, VIRTQ_DESC_F_INDIRECT);
+      for (let i = 0; i < 1022; i++) q.desc(i, DATA + SEG * (DIRECT + i), SEG, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, i + 1, TABLE);
+      q.desc(1022, STATUS, 1, VIRTQ_DESC_F_WRITE, 0, TABLE);
+      q.offer(0);
+      x.w(M.REG_QUEUE_NOTIFY, 0);
+      const total = SEG * (DIRECT + 1022);
+      expect([view.getUint8(STATUS), q.used(0)[1]]).toEqual([0, total + 1]);
+      expect(memory.slice(DATA, total)).toEqual(d.bytes.subarray(0, total));
+      expect(calls).toEqual([]);
+    } finally {
+      memory.unmap();
+    }
+  });
+
   test("read, write, flush, GET_ID: the data, the status byte, the used length", () => {
     const { view, memory, d, blk, request } = setUp();
     expect(request(0, 2, 1024)).toEqual({ status: 0, used: 1025 });
