@@ -114,6 +114,18 @@ export class Tap {
     }
   }
 
+  /**
+   * One frame to the host straight from `count` ranges of (guest) memory, addrs[i] and lens[i],
+   * checked by the caller; false when it was dropped, as for send().
+   */
+  sendHost(addrs: Float64Array, lens: Float64Array, count: number, length: number): boolean {
+    try {
+      return libc.writevHost(this.fd, addrs, lens, count) === length;
+    } catch (e) {
+      return refused(e);
+    }
+  }
+
   close(): void {
     libc.close(this.fd);
   }

@@ -19,6 +19,7 @@ const lib = dlopen("libc.so.6", {
   pread: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
   preadv: { args: ["i32", "ptr", "i32", "i64"], returns: FFIType.i64_fast },
   pwritev: { args: ["i32", "ptr", "i32", "i64"], returns: FFIType.i64_fast },
+  writev: { args: ["i32", "ptr", "i32"], returns: FFIType.i64_fast },
   pwrite: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
   fsync: { args: ["i32"], returns: "i32" },
   flock: { args: ["i32", "i32"], returns: "i32" },
@@ -239,12 +240,8 @@ export function preadv(fd: number, bufs: readonly Uint8Array[], offset: number, 
   }
 }
 
-/**
- * preadv(2) (or pwritev) into (from) `count` host ranges, addrs[i] and lens[i], at most IOV_MAX:
- * the bytes moved, which may be fewer than asked. The addresses must be the caller's own checked
- * memory (GuestMemory.hostRange): nothing here can check them. Retries on EINTR.
- */
-export function preadvHost(fd: number, addrs: Float64Array, lens: Float64Array, count: number, offset: number, write = false): number {
+/** Fills the first `count` iovecs (at most IOV_MAX) with host ranges addrs[i], lens[i]; returns how many. */
+function hostIovecs(addrs: Float64Array, lens: Float64Array, count: number): number {
   const n = Math.min(count, IOV_MAX);
   for (let i = 0; i < n; i++) {
     const a = addrs[i]!;
@@ -254,11 +251,36 @@ export function preadvHost(fd: number, addrs: Float64Array, lens: Float64Array, 
     iovecWords[4 * i + 2] = l % 0x100000000;
     iovecWords[4 * i + 3] = Math.floor(l / 0x100000000);
   }
+  return n;
+}
+
+/**
+ * preadv(2) (or pwritev) into (from) `count` host ranges, addrs[i] and lens[i], at most IOV_MAX:
+ * the bytes moved, which may be fewer than asked. The addresses must be the caller's own checked
+ * memory (GuestMemory.hostRange): nothing here can check them. Retries on EINTR.
+ */
+export function preadvHost(fd: number, addrs: Float64Array, lens: Float64Array, count: number, offset: number, write = false): number {
+  const n = hostIovecs(addrs, lens, count);
   for (;;) {
     const r = Number(write ? sym.pwritev(fd, iovecs, n, offset) : sym.preadv(fd, iovecs, n, offset));
     if (r >= 0) return r;
     const e = errno();
     if (e !== EINTR) throw new SyscallError(write ? "pwritev" : "preadv", e);
+  }
+}
+
+/**
+ * writev(2) once from `count` host ranges (checked as for preadvHost), on a non-blocking fd that
+ * takes a whole packet or nothing: the bytes written, or -1 when it would block. Retries on EINTR.
+ */
+export function writevHost(fd: number, addrs: Float64Array, lens: Float64Array, count: number): number {
+  const n = hostIovecs(addrs, lens, count);
+  for (;;) {
+    const r = Number(sym.writev(fd, iovecs, n));
+    if (r >= 0) return r;
+    const e = errno();
+    if (e === EAGAIN) return -1;
+    if (e !== EINTR) throw new SyscallError("writev", e);
   }
 }
 

@@ -11,7 +11,7 @@
 // driver gives enough (its RX notification). The MAC address is in the configuration space.
 import type { GuestMemory } from "../memory/guest-memory";
 import type { VirtioDevice } from "./mmio";
-import { readFromChain, writeToChain, type Chain, type VirtQueue } from "./queue";
+import { MAX_INDIRECT, readFromChain, writeToChain, type Chain, type Segment, type VirtQueue } from "./queue";
 
 export const VIRTIO_ID_NET = 1;
 // Feature bits (5.1.3).
@@ -45,6 +45,11 @@ export interface FrameLink {
   receive(into: Uint8Array): number;
   /** Hands one frame on (its header first, with vnetHeader); false if it was dropped. */
   send(frame: Uint8Array): boolean;
+  /**
+   * As send(), the `length`-byte frame (header included; only with vnetHeader) read in place from
+   * `count` ranges of host memory, addrs[i] and lens[i], which the device has checked.
+   */
+  sendHost?(addrs: Float64Array, lens: Float64Array, count: number, length: number): boolean;
   /** What the guest takes: checksums left to it, TCP segments of IPv4 / IPv6 bigger than the MTU. */
   setOffloads?(o: { csum: boolean; tso4: boolean; tso6: boolean }): void;
 }
@@ -69,6 +74,9 @@ export class VirtioNet implements VirtioDevice {
   private pending = 0;
   private mergeable = false;
   private readonly chains: Chain[] = [];
+  /** A frame's buffers as host ranges, for sendHost (a chain has at most MAX_INDIRECT). */
+  private readonly addrs = new Float64Array(MAX_INDIRECT);
+  private readonly lens = new Float64Array(MAX_INDIRECT);
 
   constructor(private readonly memory: GuestMemory, private readonly link: FrameLink, private readonly mac: Uint8Array) {
     this.features = (1n << VIRTIO_NET_F_MAC) | (1n << VIRTIO_NET_F_MRG_RXBUF) | (link.vnetHeader ? OFFLOADS : 0n);
@@ -106,18 +114,30 @@ export class VirtioNet implements VirtioDevice {
   }
 
   private transmit(queue: VirtQueue): void {
-    const skip = this.link.vnetHeader ? 0 : NET_HDR_SIZE;
     for (let c = queue.pop(); c !== undefined; c = queue.pop()) {
-      const n = readFromChain(this.memory, c.readable, this.txBuf);
-      const total = c.readable.reduce((s, r) => s + r.len, 0);
-      if (n <= NET_HDR_SIZE || total > this.txBuf.length || !this.link.send(this.txBuf.subarray(skip, n))) {
-        this.stats.txDropped++;
-      } else {
+      let total = 0;
+      for (const r of c.readable) total += r.len;
+      if (total > NET_HDR_SIZE && total <= this.txBuf.length && this.send(c.readable, total)) {
         this.stats.txFrames++;
-        this.stats.txBytes += n - NET_HDR_SIZE;
+        this.stats.txBytes += total - NET_HDR_SIZE;
+      } else {
+        this.stats.txDropped++;
       }
       queue.push(c.head, 0);
     }
+  }
+
+  /**
+   * Hands on the `total`-byte frame in `buffers`: in place from guest RAM where the link carries
+   * the header and the memory is mapped (one writev, as QEMU does), else copied into txBuf first.
+   */
+  private send(buffers: readonly Segment[], total: number): boolean {
+    if (this.link.vnetHeader && this.link.sendHost !== undefined && this.memory.hostRanges(buffers, this.addrs, this.lens, "virtio-net frame")) {
+      return this.link.sendHost(this.addrs, this.lens, buffers.length, total);
+    }
+    const skip = this.link.vnetHeader ? 0 : NET_HDR_SIZE;
+    const n = readFromChain(this.memory, buffers, this.txBuf);
+    return this.link.send(this.txBuf.subarray(skip, n));
   }
 
   /** Delivers frames from the link while the driver has buffers for them. */

@@ -7,7 +7,7 @@ import * as M from "../../src/virtio/mmio";
 import { QueueError, VirtQueue, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from "../../src/virtio/queue";
 import { VirtioRng } from "../../src/virtio/rng";
 import { VirtioBlk } from "../../src/virtio/blk";
-import { VirtioNet } from "../../src/virtio/net";
+import { MAX_FRAME, NET_HDR_SIZE, TX_QUEUE, VirtioNet } from "../../src/virtio/net";
 import { parseNetSpec } from "../../src/host/tap";
 import { SharedDevice } from "../../src/virtio/io-shared";
 import { ThreadedDevice } from "../../src/virtio/io-device";
@@ -672,6 +672,38 @@ describe("virtio-net", () => {
     runner.wake(0);
     expect(d.used(0)).toEqual([0, 72]);
     expect([...memory.slice(0x48000, 13)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 4]);
+  });
+
+  test("transmit in place: over a link that can, the frame goes as host ranges of guest RAM, header first; header-only or too long: dropped", () => {
+    const memory = GuestMemory.anonymous([{ gpa: 0, size: RAM }]);
+    try {
+      const view = new DataView(memory.slice(0, RAM).buffer, memory.slice(0, RAM).byteOffset, RAM);
+      const got: number[][] = [];
+      const link = {
+        vnetHeader: true,
+        receive: () => 0,
+        send: (): boolean => { throw new Error("copied, not sent in place"); },
+        sendHost: (addrs: Float64Array, lens: Float64Array, count: number, length: number) => {
+          got.push([...addrs.subarray(0, count), ...lens.subarray(0, count), length]);
+          return true;
+        },
+      };
+      const net = new VirtioNet(memory, link, MAC);
+      const q = queue(memory, 8);
+      const d = driver(view, 8);
+      d.desc(0, 0x40000, NET_HDR_SIZE, VIRTQ_DESC_F_NEXT, 1); // the header, then the frame
+      d.desc(1, 0x41000, 60);
+      d.desc(2, 0x42000, NET_HDR_SIZE);
+      d.desc(3, 0x43000, NET_HDR_SIZE + MAX_FRAME + 1);
+      for (const head of [0, 2, 3]) d.offer(head);
+      net.process(q, TX_QUEUE);
+      const base = memory.regions[0]!.hostAddr;
+      expect(got).toEqual([[base + 0x40000, base + 0x41000, NET_HDR_SIZE, 60, 72]]);
+      expect([d.usedIdx(), d.used(0), d.used(1), d.used(2)]).toEqual([3, [0, 0], [2, 0], [3, 0]]);
+      expect(net.stats).toMatchObject({ txFrames: 1, txBytes: 60, txDropped: 2 });
+    } finally {
+      memory.unmap();
+    }
   });
 
   test("merged receive buffers: a frame fills as many as it needs and num_buffers counts them; with too few it waits, none used", () => {
