@@ -3,11 +3,11 @@
 // the VM, gives it memory and, if asked, the in-kernel interrupt controllers; addVcpu() then
 // makes each vCPU with our CPUID) and knows nothing of boards or boot protocols: a board puts
 // devices on the buses, a boot protocol sets the boot vCPU's registers.
-import { applyCpuidPolicy } from "../arch/cpuid";
+import { applyCpuidPolicy, type ApicPolicy } from "../arch/cpuid";
 import { IDENTITY_MAP_ADDR, TSS_ADDR } from "../arch/layout";
 import { KVM_PIT_SPEAKER_DUMMY } from "../kvm/bindings";
 import { KVM_CAP_COALESCED_MMIO, KVM_CAP_COALESCED_PIO, KVM_CAP_MAX_VCPUS, KVM_CAP_NR_VCPUS, KVM_CAP_SET_TSS_ADDR,
-  KVM_MP_STATE_HALTED, KVM_MP_STATE_UNINITIALIZED, KVM_CAP_IOEVENTFD, KVM_CAP_IRQFD } from "../kvm/ioctls";
+  KVM_MP_STATE_HALTED, KVM_MP_STATE_UNINITIALIZED, KVM_CAP_IOEVENTFD, KVM_CAP_IRQFD, KVM_CAP_TSC_DEADLINE_TIMER } from "../kvm/ioctls";
 import { Kvm, type CpuidTable, type Vcpu, type Vm } from "../kvm/kvm";
 
 /** What a device thread needs of the VM: its notifications and interrupts as eventfds. */
@@ -66,6 +66,7 @@ export class VmCore {
   private readonly coalesce: boolean;
   /** KVM_GET_SUPPORTED_CPUID, asked once per VM. */
   private supportedCpuid: CpuidTable | undefined;
+  private apicPolicy: ApicPolicy | undefined;
   /** The coalesced-write ring's page in each vCPU mapping, once a port range is coalesced. */
   private ringPage: number | undefined;
   /** Port ranges to coalesce once busy, and those registered with KVM. */
@@ -126,7 +127,8 @@ export class VmCore {
   addVcpu(): Vcpu {
     const vcpu = this.vm.createVcpu(this.vcpus.length);
     this.supportedCpuid ??= this.kvm.getSupportedCpuid();
-    vcpu.setCpuid2(applyCpuidPolicy(this.supportedCpuid, vcpu.id));
+    this.apicPolicy ??= { inKernel: this.irqchip, tscDeadline: this.irqchip && this.kvm.checkExtension(KVM_CAP_TSC_DEADLINE_TIMER) > 0 };
+    vcpu.setCpuid2(applyCpuidPolicy(this.supportedCpuid, vcpu.id, this.apicPolicy));
     this.vcpus.push(vcpu);
     const ctx = makeExitContext(vcpu.run, this.ports, this.mmio, this.stats, this.stop, this.trace);
     ctx.vcpuId = vcpu.id;

@@ -81,6 +81,8 @@ export const KVM_CAP_COALESCED_PIO = 162;
 export const KVM_CAP_IRQFD = 32;
 export const KVM_CAP_IOEVENTFD = 36;
 export const KVM_CAP_IMMEDIATE_EXIT = 136;
+/** The in-kernel LAPIC has the TSC-deadline timer mode (the guest learns it from CPUID, which userspace sets). */
+export const KVM_CAP_TSC_DEADLINE_TIMER = 72;
 /** Answers with the KVM_GUESTDBG_* flags KVM_SET_GUEST_DEBUG accepts (0 on older kernels). */
 export const KVM_CAP_SET_GUEST_DEBUG2 = 195;
 

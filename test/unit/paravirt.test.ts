@@ -175,11 +175,13 @@ describe("CPUID policy", () => {
     leaf(1, { eax: 0x906ea, ebx: 0x07100800, ecx: 0x7ffafbff, edx: 0xbfebfbff }), // VMX set, hypervisor clear
     leaf(0x80000001, { ecx: 0x121 | 0x4 }), // SVM set
   ];
+  /** An in-kernel LAPIC with the TSC-deadline mode (KVM_CAP_TSC_DEADLINE_TIMER). */
+  const LAPIC = { inKernel: true, tscDeadline: true };
 
   test("VMX and SVM hidden, the hypervisor bit and the KVM signature present, vendor and family kept", () => {
     const input = CpuidTable.fromEntries(supported);
     const before = input.bytes.slice();
-    const out = applyCpuidPolicy(input, 3).entries();
+    const out = applyCpuidPolicy(input, 3, LAPIC).entries();
     const get = (fn: number) => out.find((e) => e.function === fn)!;
     expect(get(0)).toEqual(supported[0]!);
     expect(get(1).eax).toBe(0x906ea);
@@ -193,9 +195,19 @@ describe("CPUID policy", () => {
     expect(out.length).toBe(4);
   });
 
+  test("the LAPIC's features: x2APIC only with the in-kernel LAPIC; TSC-deadline set where KVM emulates it, whatever the table said", () => {
+    const ecx = (apic: { inKernel: boolean; tscDeadline: boolean }, input = 0x7ffafbff) =>
+      applyCpuidPolicy(CpuidTable.fromEntries([leaf(1, { ecx: input }), ...supported.slice(2)]), 0, apic).entries().find((e) => e.function === 1)!.ecx;
+    const X2APIC = 1 << 21, DEADLINE = 1 << 24;
+    expect(ecx(LAPIC, 0x7ffafbff & ~DEADLINE) & (X2APIC | DEADLINE)).toBe(X2APIC | DEADLINE); // KVM before 6.14 leaves it out
+    expect(ecx({ inKernel: true, tscDeadline: false }) & (X2APIC | DEADLINE)).toBe(X2APIC);
+    expect(ecx({ inKernel: false, tscDeadline: false }) & (X2APIC | DEADLINE)).toBe(0);
+    expect(ecx(LAPIC, 0x7ffafbff & ~X2APIC) & X2APIC).toBe(0); // never more than KVM supports
+  });
+
   test("an existing KVM signature leaf is kept as is", () => {
     const kvm = leaf(0x40000000, { eax: 0x40000001, ebx: KVM_SIGNATURE[0], ecx: KVM_SIGNATURE[1], edx: KVM_SIGNATURE[2] });
-    const out = applyCpuidPolicy(CpuidTable.fromEntries([...supported, kvm]), 0).entries();
+    const out = applyCpuidPolicy(CpuidTable.fromEntries([...supported, kvm]), 0, LAPIC).entries();
     expect(out.length).toBe(4);
     expect(out.filter((e) => e.function === 0x40000000)).toEqual([kvm]);
   });
@@ -203,7 +215,7 @@ describe("CPUID policy", () => {
   test("each vCPU's APIC ID in the x2APIC topology leaves (every subleaf) and AMD's extended APIC ID leaf", () => {
     const topology = [leaf(0xb, { index: 0, eax: 1, ebx: 2, ecx: 0x100, edx: 7 }), leaf(0xb, { index: 1, eax: 4, ebx: 8, ecx: 0x201, edx: 7 }),
       leaf(0x1f, { index: 0, edx: 7 }), leaf(0x8000001e, { eax: 7, ebx: 0x100 })];
-    const out = applyCpuidPolicy(CpuidTable.fromEntries([...supported, ...topology]), 2).entries();
+    const out = applyCpuidPolicy(CpuidTable.fromEntries([...supported, ...topology]), 2, LAPIC).entries();
     expect(out.filter((e) => e.function === 0xb).map((e) => [e.index, e.eax, e.ebx, e.ecx, e.edx])).toEqual([[0, 1, 2, 0x100, 2], [1, 4, 8, 0x201, 2]]);
     expect(out.find((e) => e.function === 0x1f)!.edx).toBe(2);
     expect([out.find((e) => e.function === 0x8000001e)!.eax, out.find((e) => e.function === 0x8000001e)!.ebx]).toEqual([2, 0x100]);
