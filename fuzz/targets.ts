@@ -378,7 +378,7 @@ function runVirtio(input: Uint8Array, rng: Rng): void {
     const shared = SharedDevice.create(make().queueSizes.length);
     const td = new ThreadedDevice(m, make(), shared, () => {}, () => {});
     threads.push(td);
-    return new M.VirtioMmio(m, make(), () => {}, () => {}, { shared, sync: () => { td.configure(); }, pulse: () => {}, forward: (i) => td.notified(i, 1) });
+    return new M.VirtioMmio(m, make(), () => {}, () => {}, { shared, sync: () => { td.configure(); }, pulse: () => {}, forward: (i) => td.notified(i, 1), acknowledge: () => td.acknowledged() });
   };
   const transports = [new M.VirtioMmio(m, new VirtioRng(m, (b) => b.fill(0x5a)), () => {}, () => {}),
     threaded(() => new VirtioBlk(m, drive, "fuzz", () => {})), threaded(() => new VirtioNet(m, link, Uint8Array.of(2, 0, 0, 0, 0, 1)))];

@@ -2,14 +2,15 @@
 // the transport shared (io-shared.ts), and the device's work when the driver notifies a queue
 // (through KVM's ioeventfd: the vCPU never left the guest) or the host has something for it (a
 // frame on the TAP). The used-buffer interrupt is InterruptStatus in shared memory plus a signal
-// on the irqfd, which KVM turns into an edge on the device's GSI: no vCPU exit, no ioctl.
+// on the irqfd, which KVM turns into an edge on the device's GSI: no vCPU exit, no ioctl. The
+// driver's acknowledgement of it comes here too (KVM's ioeventfd on InterruptACK): no exit either.
 // It knows no fds and no KVM: the caller gives it `signal`, so tests run it with a counter.
 import type { GuestMemory } from "../memory/guest-memory";
 import { INT_CONFIG_CHANGE, INT_USED_BUFFER, VIRTIO_F_EVENT_IDX, bit, deviceName, runQueue, type VirtioDevice, type VirtioStats } from "./mmio";
 import { QueueError, VirtQueue } from "./queue";
 import {
   C_ERRORS, C_INTERRUPTS, C_NOTIFICATIONS, Q_DESC, Q_DEVICE, Q_DRIVER, Q_READY, Q_SIZE, W_BROKEN, W_DRIVER_OK,
-  W_INTERRUPT_STATUS, W_RESETS, type SharedDevice,
+  W_INTERRUPT_STATUS, W_RESETS, W_USED_EDGE_SKIPPED, type SharedDevice,
 } from "./io-shared";
 
 export class ThreadedDevice {
@@ -102,12 +103,29 @@ export class ThreadedDevice {
    * Sets `bits` in InterruptStatus; an edge only if that gains one. While a bit is still set the
    * driver's handler has yet to acknowledge it, and after its ACK it looks at every queue: it
    * will see what we returned, and a second edge would only make it read a status of 0.
+   * A used-buffer edge left out is noted for acknowledged().
    */
   private interrupt(bits: number): void {
     const before = Atomics.or(this.shared.words, W_INTERRUPT_STATUS, bits);
-    if ((before & bits) === bits) return;
+    if ((before & bits) === bits) {
+      if (bits & INT_USED_BUFFER) this.shared.setWord(W_USED_EDGE_SKIPPED, 1);
+      return;
+    }
     this.stats.interrupts++;
     this.signal();
+  }
+
+  /**
+   * The driver acknowledged the used-buffer interrupt (KVM's ioeventfd on InterruptACK, or the
+   * transport for it). It wrote the ACK after reading InterruptStatus and looks at the queues
+   * after that, but we hear of it late: an edge interrupt() left out meanwhile may have been for
+   * a buffer returned after its last look. So if one was left out since the driver's last read
+   * of InterruptStatus (the transport clears the note before each read), the edge comes now; at
+   * worst the driver finds nothing new, as on a shared line.
+   */
+  acknowledged(): void {
+    Atomics.and(this.shared.words, W_INTERRUPT_STATUS, ~INT_USED_BUFFER);
+    if (Atomics.exchange(this.shared.words, W_USED_EDGE_SKIPPED, 0) !== 0 && this.live) this.interrupt(INT_USED_BUFFER);
   }
 
   /** Puts the counters where the transport reads them (--stats). */

@@ -2,7 +2,8 @@
 // and the device thread (io-worker.ts, doing the queues' work) share, in SharedArrayBuffers:
 //   words:   InterruptStatus (the thread sets bits, the driver's ACK clears them), whether the
 //            thread found the driver breaking a queue (so DEVICE_NEEDS_RESET), DRIVER_OK, the
-//            device's reset count, the negotiated features (two halves);
+//            device's reset count, the negotiated features (two halves), and whether a used-buffer
+//            edge was left out since the driver last read InterruptStatus (io-device.ts);
 //   queues:  each queue as the driver set it up: ready, size and the three areas' addresses;
 //   counts:  the thread's notifications, interrupts and errors, then the device's own counters.
 // The transport writes the set-up and then tells the thread (io-thread.ts), which applies it
@@ -15,7 +16,8 @@ export const W_DRIVER_OK = 2;
 export const W_RESETS = 3;
 export const W_FEATURES_LO = 4;
 export const W_FEATURES_HI = 5;
-const WORDS = 6;
+export const W_USED_EDGE_SKIPPED = 6;
+const WORDS = 7;
 
 export const Q_READY = 0;
 export const Q_SIZE = 1;

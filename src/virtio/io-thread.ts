@@ -7,6 +7,10 @@
 //   - each device's interrupt is an eventfd KVM turns into an edge on its GSI (KVM_IRQFD): the
 //     thread raises it without an ioctl, and no vCPU has to be in user space for it. The DSDT
 //     declares these GSIs edge-triggered: an edge each time InterruptStatus gains a bit;
+//   - the driver's acknowledgement of a used-buffer interrupt (its handler writes 1 to
+//     InterruptACK) is an eventfd too (KVM_IOEVENTFD, datamatch 1): the handler's write does not
+//     leave the kernel, and the thread clears the bit (io-device.ts acknowledged() says how no
+//     edge is lost by hearing of it late);
 //   - the set-up (a queue made ready, DRIVER_OK, a reset) is shared memory (io-shared.ts) plus a
 //     command on the control eventfd; the vCPU thread waits until the thread has taken it.
 // The thread reports what the guest did wrong through a small shared text area, which the vCPU
@@ -16,7 +20,7 @@ import type { GuestMemory } from "../memory/guest-memory";
 import type { EventFdVm } from "../core/vm";
 import type { GuestReports } from "../core/reports";
 import type { DiskHandle } from "../host/disk-image";
-import { REG_QUEUE_NOTIFY, type Offload } from "./mmio";
+import { INT_USED_BUFFER, REG_INTERRUPT_ACK, REG_QUEUE_NOTIFY, type Offload } from "./mmio";
 import {
   CMD_CONFIGURE, CMD_STOP, CONTROL_WORDS, REPORT_BYTES, STATE_DEAD, STATE_STARTING, STATE_STOPPED, SharedDevice, T_COMMAND, T_DONE,
   T_SEQ, T_STATE, takeReports, type SharedDeviceBuffers,
@@ -35,6 +39,8 @@ export interface ThreadDevice {
   /** Queue i's notification eventfd. */
   queueFds: number[];
   irqFd: number;
+  /** Signalled by the driver's write of INT_USED_BUFFER to InterruptACK. */
+  ackFd: number;
 }
 
 /** The message that starts the thread (io-worker.ts). */
@@ -77,19 +83,22 @@ export class IoThread {
     const shared = SharedDevice.create(queueCount);
     const queueFds: number[] = [];
     const irqFd = libc.eventfd();
-    const device: ThreadDevice = { name, spec, shared: shared.buffers, queueFds, irqFd };
+    const ackFd = libc.eventfd();
+    const device: ThreadDevice = { name, spec, shared: shared.buffers, queueFds, irqFd, ackFd };
     this.devices.push(device); // from here stop() closes its fds, whatever fails next
     for (let i = 0; i < queueCount; i++) {
       const fd = libc.eventfd();
       queueFds.push(fd);
       this.vm.ioeventfd(fd, base + REG_QUEUE_NOTIFY, 4, i);
     }
+    this.vm.ioeventfd(ackFd, base + REG_INTERRUPT_ACK, 4, INT_USED_BUFFER);
     this.vm.irqfd(irqFd, gsi);
     return {
       shared,
       sync: () => this.command(CMD_CONFIGURE),
       pulse: () => libc.eventfdSignal(irqFd),
       forward: (index) => libc.eventfdSignal(queueFds[index]!),
+      acknowledge: () => libc.eventfdSignal(ackFd),
     };
   }
 
@@ -145,7 +154,7 @@ export class IoThread {
       this.worker.terminate();
     }
     this.stopped = true;
-    for (const d of this.devices) for (const fd of [...d.queueFds, d.irqFd]) libc.close(fd);
+    for (const d of this.devices) for (const fd of [...d.queueFds, d.irqFd, d.ackFd]) libc.close(fd);
     libc.close(this.controlFd);
   }
 }

@@ -1,6 +1,7 @@
 // The device thread (io-thread.ts starts it): blocks in poll() on the control eventfd, every
-// queue's notification eventfd and the TAP (while the network card can take a frame), and does
-// the work of whatever became readable: a command, a queue's requests, a frame for the guest.
+// queue's notification eventfd, every device's acknowledgement eventfd and the TAP (while the
+// network card can take a frame), and does the work of whatever became readable: a command, a
+// queue's requests, the driver's acknowledgement of an interrupt, a frame for the guest.
 // Guest RAM is the same mapping the vCPU thread uses, seen through this thread's own views.
 // A fault of ours here (not the guest's: those are QueueErrors and reports) is reported as the
 // thread's failure, and the vCPU thread ends the VM with it.
@@ -45,14 +46,15 @@ function serve(start: IoThreadStart, control: Int32Array, text: Uint8Array): voi
     const device = makeDevice(d.spec, memory, report);
     const runner = new ThreadedDevice(memory, device, new SharedDevice(d.shared), () => libc.eventfdSignal(d.irqFd), report);
     const tapFd = d.spec.kind === "net" ? d.spec.tap.fd : undefined;
-    return { runner, queueFds: d.queueFds, tapFd, net: device instanceof VirtioNet ? device : undefined };
+    return { runner, queueFds: d.queueFds, ackFd: d.ackFd, tapFd, net: device instanceof VirtioNet ? device : undefined };
   });
-  const fdCount = 1 + devices.reduce((n, d) => n + d.queueFds.length + 1, 0);
+  const fdCount = 1 + devices.reduce((n, d) => n + d.queueFds.length + 2, 0);
   const pollfds = new Uint8Array(8 * fdCount);
   const pv = new DataView(pollfds.buffer);
-  /** What each pollfd entry stands for: -1 the control fd, else device * 256 + queue, or device * 256 + 255 for its TAP. */
+  /** What each pollfd entry stands for: -1 the control fd, else device * 256 + queue, or device * 256 + ACK / TAP. */
   const what = new Int32Array(fdCount);
   const TAP = 255;
+  const ACK = 254;
 
   let n = 0;
   const add = (fd: number, tag: number) => {
@@ -72,6 +74,7 @@ function serve(start: IoThreadStart, control: Int32Array, text: Uint8Array): voi
     for (let i = 0; i < devices.length; i++) {
       const d = devices[i]!;
       for (let q = 0; q < d.queueFds.length; q++) add(d.queueFds[q]!, i * 256 + q);
+      add(d.ackFd, i * 256 + ACK);
       if (d.tapFd !== undefined && d.net !== undefined && !d.net.rxBlocked && d.runner.isLive(RX_QUEUE)) add(d.tapFd, i * 256 + TAP);
     }
     if (libc.poll(pollfds, n, -1) <= 0) continue;
@@ -95,7 +98,9 @@ function serve(start: IoThreadStart, control: Int32Array, text: Uint8Array): voi
       const d = devices[tag >> 8]!;
       const q = tag & 0xff;
       if (q === TAP) d.runner.wake(RX_QUEUE);
-      else {
+      else if (q === ACK) {
+        if (libc.eventfdTake(d.ackFd) > 0) d.runner.acknowledged();
+      } else {
         const count = libc.eventfdTake(d.queueFds[q]!);
         if (count > 0) d.runner.notified(q, count);
       }
@@ -106,7 +111,7 @@ function serve(start: IoThreadStart, control: Int32Array, text: Uint8Array): voi
   function configure(): void {
     const seq = Atomics.load(control, T_SEQ);
     for (const d of devices) {
-      if (d.runner.configure()) for (const fd of d.queueFds) libc.eventfdTake(fd);
+      if (d.runner.configure()) for (const fd of [...d.queueFds, d.ackFd]) libc.eventfdTake(fd);
     }
     Atomics.store(control, T_DONE, seq);
     Atomics.notify(control, T_DONE);

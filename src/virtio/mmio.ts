@@ -15,7 +15,7 @@ import type { MmioDevice } from "../vcpu/bus";
 import { QueueError, VirtQueue } from "./queue";
 import {
   C_ERRORS, C_INTERRUPTS, C_NOTIFICATIONS, Q_DESC, Q_DEVICE, Q_DRIVER, Q_READY, Q_SIZE, W_BROKEN, W_DRIVER_OK,
-  W_INTERRUPT_STATUS, W_RESETS, type SharedDevice,
+  W_INTERRUPT_STATUS, W_RESETS, W_USED_EDGE_SKIPPED, type SharedDevice,
 } from "./io-shared";
 
 export const VIRTIO_MMIO_SIZE = 0x200;
@@ -102,6 +102,11 @@ export interface Offload {
   pulse(): void;
   /** Hands the thread a notification that came as an exit rather than through the ioeventfd. */
   forward(index: number): void;
+  /**
+   * Hands the thread an acknowledgement of the used-buffer interrupt that came as an exit (an ACK
+   * of more than that bit) rather than through the ioeventfd: the thread clears that bit.
+   */
+  acknowledge(): void;
 }
 
 export const deviceName = (device: VirtioDevice): string => DEVICE_NAMES[device.deviceId] ?? `device ${device.deviceId}`;
@@ -193,7 +198,10 @@ export class VirtioMmio implements MmioDevice {
         return this.deviceFeaturesSel > 1 ? 0 : Number((this.offered >> BigInt(32 * this.deviceFeaturesSel)) & 0xffffffffn);
       case REG_QUEUE_NUM_MAX: return q?.maxSize ?? 0; // 0: no such queue
       case REG_QUEUE_READY: return q?.ready ? 1 : 0;
-      case REG_INTERRUPT_STATUS: return Atomics.load(this.isr, W_INTERRUPT_STATUS);
+      case REG_INTERRUPT_STATUS:
+        // With the thread: the note of an edge left out is about what happens after this read.
+        this.offload?.shared.setWord(W_USED_EDGE_SKIPPED, 0);
+        return Atomics.load(this.isr, W_INTERRUPT_STATUS);
       case REG_STATUS: return this.status;
       case REG_CONFIG_GENERATION: return 0; // the configuration never changes under the driver
       default: return 0; // write-only and reserved registers read as 0
@@ -231,7 +239,13 @@ export class VirtioMmio implements MmioDevice {
       case REG_QUEUE_READY: this.setQueueReady(q, value === 1); break;
       case REG_QUEUE_NOTIFY: this.notify(value & 0xffff); break;
       case REG_INTERRUPT_ACK:
-        Atomics.and(this.isr, W_INTERRUPT_STATUS, ~value);
+        if (this.offload !== undefined && (value & INT_USED_BUFFER) !== 0) {
+          // The used-buffer bit is the thread's to clear, in order with its other acknowledgements.
+          Atomics.and(this.isr, W_INTERRUPT_STATUS, ~(value & ~INT_USED_BUFFER));
+          this.offload.acknowledge();
+        } else {
+          Atomics.and(this.isr, W_INTERRUPT_STATUS, ~value);
+        }
         this.updateLine();
         break;
       case REG_STATUS: this.setStatus(value & 0xff); break;
@@ -301,6 +315,7 @@ export class VirtioMmio implements MmioDevice {
       o.shared.setWord(W_RESETS, o.shared.word(W_RESETS) + 1);
       this.share();
       o.shared.setWord(W_BROKEN, 0);
+      o.shared.setWord(W_USED_EDGE_SKIPPED, 0);
     }
     Atomics.store(this.isr, W_INTERRUPT_STATUS, 0);
     this.updateLine();

@@ -207,7 +207,7 @@ function mmio(device: M.VirtioDevice, memory: GuestMemory, thread?: () => M.Virt
     const shared = SharedDevice.create(device.queueSizes.length);
     const td = new ThreadedDevice(memory, thread(), shared, () => { pulses++; }, (m) => reports.push(m));
     runner = td;
-    offload = { shared, sync: () => { td.configure(); }, pulse: () => { pulses++; }, forward: (i) => { td.notified(i, 1); td.publish(); } };
+    offload = { shared, sync: () => { td.configure(); }, pulse: () => { pulses++; }, forward: (i) => { td.notified(i, 1); td.publish(); }, acknowledge: () => td.acknowledged() };
   }
   const t = new M.VirtioMmio(memory, device, (l) => lines.push(l), (m) => reports.push(m), offload);
   const w = (off: number, v: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, v, true); t.write(off, b); };
