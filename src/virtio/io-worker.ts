@@ -66,7 +66,13 @@ function serve(start: IoThreadStart, control: Int32Array, text: Uint8Array): voi
 
   Atomics.store(control, T_STATE, STATE_RUNNING);
   configure();
-  for (;;) {
+  // One round at a time, in a function of its own that returns: the JIT compiles it once, as any
+  // function. A loop that never left serve() would have the optimizing tier compile all of it a
+  // second time, to enter the running loop, and that takes seconds where the host CPU is emulated.
+  while (round());
+
+  /** Waits for something to do and does it; false once the thread is to end. */
+  function round(): boolean {
     // The fds to wait on, rebuilt each round (no allocation): the TAP only while a frame could go
     // somewhere, else it would stay readable and spin us.
     n = 0;
@@ -77,20 +83,20 @@ function serve(start: IoThreadStart, control: Int32Array, text: Uint8Array): voi
       add(d.ackFd, i * 256 + ACK);
       if (d.tapFd !== undefined && d.net !== undefined && !d.net.rxBlocked && d.runner.isLive(RX_QUEUE)) add(d.tapFd, i * 256 + TAP);
     }
-    if (libc.poll(pollfds, n, -1) <= 0) continue;
+    if (libc.poll(pollfds, n, -1) <= 0) return true;
     for (let k = 0; k < n; k++) {
       const revents = pv.getInt16(8 * k + 6, true);
       if (revents === 0) continue;
       const tag = what[k]!;
       if (tag === -1) {
-        if (revents & GONE) return; // the control fd is closed: the vCPU thread is gone
+        if (revents & GONE) return false; // the control fd is closed: the vCPU thread is gone
         libc.eventfdTake(start.controlFd);
         if (Atomics.load(control, T_COMMAND) === CMD_STOP) {
           for (const d of devices) d.runner.publish();
           Atomics.store(control, T_STATE, STATE_STOPPED);
           Atomics.store(control, T_DONE, Atomics.load(control, T_SEQ));
           Atomics.notify(control, T_DONE);
-          return;
+          return false;
         }
         configure();
         continue;
@@ -105,6 +111,7 @@ function serve(start: IoThreadStart, control: Int32Array, text: Uint8Array): voi
         if (count > 0) d.runner.notified(q, count);
       }
     }
+    return true;
   }
 
   /** Takes the set-up the vCPU thread shared; a device reset drops notifications from before it. */
