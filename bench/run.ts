@@ -231,7 +231,7 @@ if (hardwareKvm.how !== "skip") {
   const { busyboxBinary, netInitramfs, virtioInitramfs } = await import("../test/linux/fixtures");
   const size = 16 << 20;
   const cmd = [process.execPath, join(ROOT, "bench/virtio-net.ts"), ...(hardwareKvm.how === "nested" ? ["--pin"] : []), cloudKernel(),
-    netInitramfs(size, 10), virtioInitramfs("bench-boot-virtio", "reboot -f"), busyboxBinary(), String(size)];
+    netInitramfs(size, 10, 20), virtioInitramfs("bench-boot-virtio", "reboot -f"), busyboxBinary(), String(size)];
   const r = Bun.spawnSync(hardwareKvm.how === "nested" ? [NESTED_RUN, "--timeout", "1600", "--", ...cmd] : cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   process.stdout.write(r.stdout.toString().split("\n").filter((l) => !l.startsWith("nested-kvm:")).join("\n"));
 }

@@ -213,11 +213,13 @@ export const busyboxBinary = (): string => join(unpacked("busybox-static"), "bin
 
 /**
  * The guest's end of test/linux/virtio-net.sh and bench/virtio-net.ts: eth0 up at 10.0.2.15,
- * `pings` pings to the host's 10.0.2.1 (their round-trip times too), then `size` random bytes sent to port 5001 and as many fetched from 5002, each side's
- * SHA-256 and the guest's clock (/proc/uptime) around each transfer printed; then power-off.
+ * `pings` pings to the host's 10.0.2.1 (their round-trip times too), then `size` random bytes
+ * sent to port 5001 and as many fetched from 5002, each side's SHA-256 and the guest's clock
+ * (/proc/uptime) around each transfer printed; then `pingsAfter` more pings ("ping after:"),
+ * the round trip once both ends have moved that much; then power-off.
  */
-export function netInitramfs(size: number, pings = 3): string {
-  return virtioInitramfs(`virtio-net-${size}-${pings}`, [
+export function netInitramfs(size: number, pings = 3, pingsAfter = 0): string {
+  return virtioInitramfs(`virtio-net-${size}-${pings}${pingsAfter > 0 ? `-${pingsAfter}` : ""}`, [
     "ip link set lo up; ip addr add 10.0.2.15/24 dev eth0; ip link set eth0 up",
     'echo "mac: $(cat /sys/class/net/eth0/address)"',
     `ping -c ${pings} -W 5 10.0.2.1 | grep -E 'packets transmitted|round-trip' | sed 's/^/ping: /'`,
@@ -226,6 +228,7 @@ export function netInitramfs(size: number, pings = 3): string {
     "nc 10.0.2.1 5002 > /got; t2=$(cut -d' ' -f1 /proc/uptime)",
     "echo \"guest: got $(sha256sum < /got | cut -d' ' -f1) ($(wc -c < /got) bytes)\"",
     'echo "guest: times $t0 $t1 $t2"',
+    ...(pingsAfter > 0 ? [`ping -c ${pingsAfter} -i 0.3 -W 5 10.0.2.1 | grep round-trip | sed 's/^/ping after: /'`] : []),
     "poweroff -f"].join("\n"));
 }
 
