@@ -15,8 +15,9 @@
 //                     vs one per vCPU (bench/smp.ts, hardware-style KVM)
 //   virtio-blk        512 MiB read by dd in the guest vs dd on the host (goal ≥ 0.8×) and vs
 //                     QEMU microvm's virtio-blk (goal ≥ 1.0×) (bench/virtio.ts, hardware-style KVM)
-//   virtio-net        TCP each way and ping RTT vs QEMU microvm's virtio-net on the same TAP (goal
-//                     ≥ 1.0×); boot to init with a virtio disk and card vs without (goal ≤ 1.05×)
+//   virtio-net        TCP each way and ping RTT (before and after the transfers) vs QEMU
+//                     microvm's virtio-net on the same TAP (goal ≥ 1.0×); boot to init with a
+//                     virtio disk and card vs without (goal ≤ 1.05×)
 //                     (bench/virtio-net.ts, hardware-style KVM, root)
 //   xv6               boot to the shell's prompt vs qemu-system-i386 -kernel (bench/xv6.ts, on
 //                     hardware-style KVM; target ≤ 0.5×), and a multiboot kernel to its first
