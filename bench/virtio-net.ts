@@ -52,7 +52,8 @@ const qemu = (initrd: string) => inNs(["qemu-system-x86_64", "-name", "microvm,d
   "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", bzImage, "-initrd", initrd, "-append", DEFAULT_CMDLINE,
   "-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off", "-device", `virtio-net-device,netdev=n0,mac=${MAC}`]);
 
-interface NetRun { up: number; down: number; rtt: number[]; rttAfter: number[] }
+/** rttAfter: the pings after the transfers, where the initramfs makes them (netInitramfs's pingsAfter). */
+interface NetRun { up: number; down: number; rtt: number[]; rttAfter?: number[] }
 
 /** With --pin: the VMM's threads but its vCPU's onto every CPU (bench/spawn.ts). */
 function place(p: { pid: number }, cmd: string[]): void {
@@ -77,24 +78,26 @@ async function session(cmd: string[]): Promise<NetRun | undefined> {
   const rtt = /^ping: round-trip min\/avg\/max = ([0-9.]+)\/([0-9.]+)\/([0-9.]+) ms/m.exec(out);
   const after = /^ping after: round-trip min\/avg\/max = ([0-9.]+)\/([0-9.]+)\/([0-9.]+) ms/m.exec(out);
   const got = /^guest: got \S+ \((\d+) bytes\)/m.exec(out);
-  if (t === null || rtt === null || after === null || got === null || Number(got[1]) !== SIZE) return undefined;
+  if (t === null || rtt === null || got === null || Number(got[1]) !== SIZE) return undefined;
   const times = (m: RegExpExecArray) => [m[1], m[2], m[3]].map(Number);
-  return { up: Number(t[2]) - Number(t[1]), down: Number(t[3]) - Number(t[2]), rtt: times(rtt), rttAfter: times(after) };
+  return { up: Number(t[2]) - Number(t[1]), down: Number(t[3]) - Number(t[2]), rtt: times(rtt), rttAfter: after === null ? undefined : times(after) };
 }
 
 const runs = { microvmm: [] as NetRun[], qemu: [] as NetRun[] };
 for (let i = 0; i < RUNS; i++) {
   for (const [who, cmd] of [["microvmm", microvmm(netInitrd, true)], ["qemu", qemu(netInitrd)]] as const) {
     const r = await session(cmd);
-    console.log(`  run ${i + 1} ${who}: ${r === undefined ? "no figure" : `guest→host ${r.up.toFixed(2)} s, host→guest ${r.down.toFixed(2)} s, ping avg ${r.rtt[1]} ms, after ${r.rttAfter[1]} ms`}`);
+    console.log(`  run ${i + 1} ${who}: ${r === undefined ? "no figure" : `guest→host ${r.up.toFixed(2)} s, host→guest ${r.down.toFixed(2)} s, ping avg ${r.rtt[1]} ms${r.rttAfter ? `, after ${r.rttAfter[1]} ms` : ""}`}`);
     if (r !== undefined) runs[who].push(r);
   }
 }
 const mbps = (rs: NetRun[], way: "up" | "down") => (rs.length === 0 ? undefined : SIZE / 1e6 / median(rs.map((r) => r[way])));
 const fig = (v: number | undefined) => (v === undefined ? "no figure" : `${v.toFixed(2)} MB/s`);
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? "" : ` (microvmm ${(a / b).toFixed(2)}× QEMU)`);
-const rtt = (rs: NetRun[], which: "rtt" | "rttAfter") =>
-  (rs.length === 0 ? "no figure" : [0, 1, 2].map((k) => median(rs.map((r) => r[which][k]!)).toFixed(2)).join(" / ") + " ms");
+const rtt = (rs: NetRun[], which: "rtt" | "rttAfter") => {
+  const series = rs.flatMap((r) => (r[which] === undefined ? [] : [r[which]]));
+  return series.length === 0 ? "no figure" : [0, 1, 2].map((k) => median(series.map((s) => s[k]!)).toFixed(2)).join(" / ") + " ms";
+};
 console.log(`virtio-net over one TAP, ${SIZE >> 20} MiB each way by busybox nc, guest clock, median of ${RUNS}${pin.length > 0 ? ", vCPU threads on one host CPU" : ""}:`);
 for (const way of ["up", "down"] as const) {
   const [o, q] = [mbps(runs.microvmm, way), mbps(runs.qemu, way)];
