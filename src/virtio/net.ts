@@ -164,12 +164,14 @@ export class VirtioNet implements VirtioDevice {
       }
       this.rxBuf[NUM_BUFFERS] = this.chains.length & 0xff;
       this.rxBuf[NUM_BUFFERS + 1] = this.chains.length >> 8;
+      // All the frame's buffers become used at once: Linux's driver, finding the first, takes
+      // num_buffers - 1 more straight away, and drops the frame if they are not there yet.
       let done = 0;
-      for (const c of this.chains) {
+      this.chains.forEach((c, i) => {
         const n = writeToChain(this.memory, c.writable, this.rxBuf.subarray(done, length));
-        queue.push(c.head, n);
+        queue.push(c.head, n, i === this.chains.length - 1);
         done += n;
-      }
+      });
       this.stats.rxFrames++;
       this.stats.rxBytes += length - NET_HDR_SIZE;
     }

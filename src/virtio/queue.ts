@@ -5,7 +5,11 @@
 // indirect table a whole number of descriptors and not nested. A driver that breaks a rule gets a
 // QueueError; the transport then sets DEVICE_NEEDS_RESET and touches the queue no more.
 // With VIRTIO_F_EVENT_IDX (2.7.10) the driver says after which used index it wants an interrupt,
-// and the device says after which available index it wants a notification.
+// and the device says after which available index it wants a notification. As QEMU does, the
+// device asks for one only when it finds the ring empty: while it is still taking requests (or,
+// for receive buffers, while it has some left) the driver's notification would only cost a VM
+// exit. So a device takes requests until pop() finds none, or it has work that will bring it back
+// (a frame for the receive buffers it still holds).
 import type { GuestMemory } from "../memory/guest-memory";
 import { u64At } from "../binary/struct";
 
@@ -64,8 +68,10 @@ export class VirtQueue {
   private nextUsed = 0;
   /** The used index when the driver was last interrupted (EVENT_IDX). */
   private signalledUsed = 0;
-  /** Used entries written since the last interrupt decision. */
+  /** Used entries published since the last interrupt decision. */
   private pending = 0;
+  /** The used index as the driver sees it (push() may leave elements unpublished until the last of a batch). */
+  private publishedUsed = 0;
 
   constructor(private readonly memory: GuestMemory, readonly maxSize: number) {
     if (!(maxSize >= 1 && maxSize <= MAX_QUEUE_SIZE && (maxSize & (maxSize - 1)) === 0)) throw new Error(`bad queue size ${maxSize}`);
@@ -87,7 +93,7 @@ export class VirtQueue {
     this.desc = this.area(this.descAddr, descTableSize(n), "descriptor table");
     this.avail = this.area(this.driverAddr, availRingSize(n), "available ring");
     this.used = this.area(this.deviceAddr, usedRingSize(n), "used ring");
-    this.nextAvail = this.nextUsed = this.signalledUsed = this.pending = 0;
+    this.nextAvail = this.nextUsed = this.signalledUsed = this.pending = this.publishedUsed = 0;
     this.on = true;
   }
 
@@ -123,8 +129,10 @@ export class VirtQueue {
     let waiting = (idx - this.nextAvail) & 0xffff;
     if (waiting === 0) {
       if (!this.eventIdx) return undefined;
-      // avail_event (written at the last pop) must be visible before this second look at the
-      // index: else the driver could add a request, read an older avail_event and not notify.
+      // Found empty: from here the driver is to notify at its next request (avail_event). That
+      // store must be visible before this second look at the index: else the driver could add a
+      // request, read the older avail_event and not notify.
+      this.used!.setUint16(4 + 8 * this.size, this.nextAvail, true);
       fence();
       waiting = (avail.getUint16(2, true) - this.nextAvail) & 0xffff;
       if (waiting === 0) return undefined;
@@ -133,7 +141,6 @@ export class VirtQueue {
     if (waiting > this.size) throw new QueueError(`the available index ${idx} is ${waiting} ahead of the device's ${this.nextAvail}, more than the queue's ${this.size}`);
     const head = avail.getUint16(4 + 2 * (this.nextAvail % this.size), true);
     this.nextAvail = (this.nextAvail + 1) & 0xffff;
-    if (this.eventIdx) this.used!.setUint16(4 + 8 * this.size, this.nextAvail, true); // avail_event: notify me at the next one
     return this.chain(head);
   }
 
@@ -197,28 +204,39 @@ export class VirtQueue {
     }
   }
 
-  /** Returns request `head` to the driver with `written` bytes written into its buffers. */
-  push(head: number, written: number): void {
+  /**
+   * Returns request `head` to the driver with `written` bytes written into its buffers. `last`
+   * false: more of one batch follow, and the driver is to see them all at once (the used index
+   * moves with the last).
+   */
+  push(head: number, written: number, last = true): void {
     if (!this.on) return;
     const used = this.used!;
     const at = 4 + 8 * (this.nextUsed % this.size);
     used.setUint32(at, head, true);
     used.setUint32(at + 4, written, true);
-    // The element before the index: x86 keeps stores in order, so the driver never sees the
-    // index cover an element not yet written.
     this.nextUsed = (this.nextUsed + 1) & 0xffff;
-    used.setUint16(2, this.nextUsed, true);
-    this.pending++;
+    if (last) this.publishUsed();
+  }
+
+  /** Shows the driver every buffer push() returned: the used index covers them. */
+  private publishUsed(): void {
+    if (this.nextUsed === this.publishedUsed) return;
+    // The elements before the index: x86 keeps stores in order, so the driver never sees the
+    // index cover an element not yet written.
+    this.used!.setUint16(2, this.nextUsed, true);
+    this.pending += (this.nextUsed - this.publishedUsed) & 0xffff;
+    this.publishedUsed = this.nextUsed;
   }
 
   /**
-   * Whether the driver wants an interrupt for what push() returned since the last call (2.7.10):
+   * Whether the driver wants an interrupt for what was published since the last call (2.7.10):
    * with EVENT_IDX, when the used index passed its used_event; otherwise unless it set NO_INTERRUPT.
    */
   needsInterrupt(): boolean {
     if (!this.on || this.pending === 0) return false;
     this.pending = 0;
-    // The used index push() stored must be visible before we read the driver's used_event (or
+    // The used index published must be visible before we read the driver's used_event (or
     // flags). x86 may let a load pass an earlier store: without the fence we could read the value
     // from before the driver's last look at our index, while it reads our index from before this
     // push — each thinks the other will act, no interrupt comes, and the driver waits for ever.
@@ -228,9 +246,10 @@ export class VirtQueue {
     if (!this.eventIdx) return (avail.getUint16(0, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
     const usedEvent = avail.getUint16(4 + 2 * this.size, true);
     const old = this.signalledUsed;
-    this.signalledUsed = this.nextUsed;
+    const now = this.publishedUsed;
+    this.signalledUsed = now;
     // vring_need_event: the event index lies in (old, new], all modulo 2^16.
-    return ((this.nextUsed - usedEvent - 1) & 0xffff) < ((this.nextUsed - old) & 0xffff);
+    return ((now - usedEvent - 1) & 0xffff) < ((now - old) & 0xffff);
   }
 }
 
