@@ -167,11 +167,12 @@ export class VirtioNet implements VirtioDevice {
       // All the frame's buffers become used at once: Linux's driver, finding the first, takes
       // num_buffers - 1 more straight away, and drops the frame if they are not there yet.
       let done = 0;
-      this.chains.forEach((c, i) => {
+      for (let i = 0; i < this.chains.length; i++) {
+        const c = this.chains[i]!;
         const n = writeToChain(this.memory, c.writable, this.rxBuf.subarray(done, length));
         queue.push(c.head, n, i === this.chains.length - 1);
         done += n;
-      });
+      }
       this.stats.rxFrames++;
       this.stats.rxBytes += length - NET_HDR_SIZE;
     }
